@@ -1,0 +1,669 @@
+/*
+ * config.c - the operator config: from the YAML document to struct config,
+ * checking each section's shape and the references between sections.
+ *
+ * Messages say what is wrong and how to fix it. They quote keys and names
+ * but never option values, which may be secrets.
+ */
+#include "config_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dray/dray_abi.h"
+
+#define NAME_MAX_LEN 63
+/* How many defined destinations a message lists before "and N more". */
+#define LIST_MAX 8
+
+static const char *const top_keys[] = {"spool", "plugin_path", "destinations",
+                                       "routes", NULL};
+static const char *const spool_keys[] = {"path", NULL};
+static const char *const destination_keys[] = {"name", "plugin", "mode",
+                                               "options", NULL};
+static const char *const route_keys[] = {"integration", "destinations", NULL};
+
+static const struct config_mark no_mark = {0, 0};
+
+struct loader {
+    struct config_file file;
+    struct config *cfg;
+    struct config_name *by_name; /* destinations sorted by name */
+    size_t *listed_in;           /* per destination: last route naming it */
+};
+
+static size_t n_items(const yaml_node_t *seq)
+{
+    return (size_t)(seq->data.sequence.items.top -
+                    seq->data.sequence.items.start);
+}
+
+static yaml_node_t *item(struct loader *L, yaml_node_t *seq, size_t i)
+{
+    return config_file_node(&L->file, seq->data.sequence.items.start[i]);
+}
+
+static int oom(struct loader *L)
+{
+    return config_fail(&L->file, no_mark, "out of memory");
+}
+
+/* [a-z][a-z0-9_]*, at most max characters (0: no limit). */
+static int is_lower_name(const char *s, size_t max)
+{
+    size_t n = 0;
+
+    if (!(s[0] >= 'a' && s[0] <= 'z'))
+        return 0;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return max == 0 || n <= max;
+}
+
+static int is_integration_name(const char *s)
+{
+    if (s[0] == '\0')
+        return 0;
+    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789_.-")] == '\0';
+}
+
+/* dir joined with rel, without the noise of leading "./" or trailing "/". */
+static char *join_path(const char *dir, const char *rel)
+{
+    size_t dir_len = strlen(dir), rel_len;
+    int sep;
+    char *out;
+
+    while (rel[0] == '.' && rel[1] == '/') {
+        rel += 2;
+        while (rel[0] == '/')
+            rel++;
+    }
+    if (strcmp(rel, ".") == 0)
+        rel = "";
+    rel_len = strlen(rel);
+    while (rel_len > 0 && rel[rel_len - 1] == '/')
+        rel_len--;
+    if (rel_len == 0)
+        return strdup(dir);
+    sep = dir_len > 0 && dir[dir_len - 1] != '/';
+    out = malloc(dir_len + (size_t)sep + rel_len + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, dir, dir_len);
+    if (sep)
+        out[dir_len] = '/';
+    memcpy(out + dir_len + (size_t)sep, rel, rel_len);
+    out[dir_len + (size_t)sep + rel_len] = '\0';
+    return out;
+}
+
+static char *resolve_path(const char *dir, const char *text)
+{
+    return text[0] == '/' ? strdup(text) : join_path(dir, text);
+}
+
+/* The absolute folder of path; NULL with errno set on failure. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char cwd[PATH_MAX];
+    char *dir, *real, *out;
+
+    if (slash == NULL)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (dir == NULL)
+        return NULL;
+    real = realpath(dir, NULL);
+    if (real != NULL || dir[0] == '/') {
+        if (real != NULL)
+            free(dir);
+        return real != NULL ? real : dir;
+    }
+    /* The folder vanished after the read: fall back to plain joining. */
+    out = getcwd(cwd, sizeof(cwd)) != NULL ? join_path(cwd, dir) : NULL;
+    free(dir);
+    return out;
+}
+
+static int load_spool(struct loader *L, yaml_node_t *spool)
+{
+    struct config *cfg = L->cfg;
+    yaml_node_t *path = NULL;
+    char *text = NULL;
+
+    if (spool != NULL && !config_is_null(spool)) {
+        if (spool->type != YAML_MAPPING_NODE)
+            return config_fail(&L->file, config_mark_of(spool),
+                               "'spool' must be a mapping like {path: "
+                               "./spool}, not %s",
+                               config_kind(spool));
+        if (config_check_keys(&L->file, spool, spool_keys, "in 'spool'") < 0)
+            return -1;
+        path = config_map_get(&L->file, spool, "path");
+    }
+    if (path == NULL) {
+        cfg->spool_path = join_path(cfg->dir, "spool");
+        return cfg->spool_path != NULL ? 0 : oom(L);
+    }
+    if (config_scalar(&L->file, path, "'path' in 'spool'", &text) < 0)
+        return -1;
+    if (text[0] == '\0') {
+        free(text);
+        return config_fail(&L->file, config_mark_of(path),
+                           "'path' in 'spool' is empty; give a folder, e.g. "
+                           "./spool");
+    }
+    cfg->spool_path = resolve_path(cfg->dir, text);
+    free(text);
+    return cfg->spool_path != NULL ? 0 : oom(L);
+}
+
+static int load_plugin_path(struct loader *L, yaml_node_t *list)
+{
+    struct config *cfg = L->cfg;
+    char what[64], *text = NULL;
+    size_t n;
+
+    if (list == NULL || config_is_null(list))
+        return 0;
+    if (list->type != YAML_SEQUENCE_NODE)
+        return config_fail(&L->file, config_mark_of(list),
+                           "'plugin_path' must be a list of folders, not %s; "
+                           "write it as [dir] or as '- dir' lines",
+                           config_kind(list));
+    n = n_items(list);
+    cfg->plugin_path = calloc(n ? n : 1, sizeof(*cfg->plugin_path));
+    if (cfg->plugin_path == NULL)
+        return oom(L);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *node = item(L, list, i);
+
+        snprintf(what, sizeof(what), "item %zu of 'plugin_path'", i + 1);
+        if (config_scalar(&L->file, node, what, &text) < 0)
+            return -1;
+        if (text[0] == '\0') {
+            free(text);
+            return config_fail(&L->file, config_mark_of(node),
+                               "%s is empty; give a folder", what);
+        }
+        cfg->plugin_path[i] = resolve_path(cfg->dir, text);
+        free(text);
+        if (cfg->plugin_path[i] == NULL)
+            return oom(L);
+        cfg->n_plugin_path = i + 1;
+    }
+    return 0;
+}
+
+static int load_options(struct loader *L, yaml_node_t *map,
+                        struct config_destination *d)
+{
+    char where[128], what[256];
+    struct config_shown shown;
+    size_t n;
+
+    if (map == NULL || config_is_null(map))
+        return 0;
+    if (map->type != YAML_MAPPING_NODE)
+        return config_fail(&L->file, config_mark_of(map),
+                           "'options' of destination '%s' must be a mapping "
+                           "of option names to values, not %s",
+                           d->name, config_kind(map));
+    snprintf(where, sizeof(where), "in the options of destination '%s'",
+             d->name);
+    if (config_check_keys(&L->file, map, NULL, where) < 0)
+        return -1;
+    n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    d->options = calloc(n ? n : 1, sizeof(*d->options));
+    if (d->options == NULL)
+        return oom(L);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
+        yaml_node_t *key = config_file_node(&L->file, pair->key);
+        yaml_node_t *value = config_file_node(&L->file, pair->value);
+        struct config_option *opt = &d->options[i];
+        const char *name = (const char *)key->data.scalar.value;
+
+        if (name[0] == '\0')
+            return config_fail(&L->file, config_mark_of(key),
+                               "an option of destination '%s' has an empty "
+                               "name; name it or remove it",
+                               d->name);
+        snprintf(what, sizeof(what), "option '%s' of destination '%s'",
+                 config_show(&shown, name), d->name);
+        d->n_options = i + 1;
+        opt->mark = config_mark_of(value);
+        opt->name = strdup(name);
+        if (opt->name == NULL)
+            return oom(L);
+        if (config_scalar(&L->file, value, what, &opt->value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_mode(struct loader *L, yaml_node_t *node,
+                     struct config_destination *d)
+{
+    char what[128], *text = NULL;
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "'mode' of destination '%s'", d->name);
+    d->mode_mark = config_mark_of(node);
+    if (config_scalar(&L->file, node, what, &text) < 0)
+        return -1;
+    if (strcmp(text, "upsert") == 0)
+        d->mode = DRAY_MODE_UPSERT;
+    else if (strcmp(text, "append") == 0)
+        d->mode = DRAY_MODE_APPEND;
+    else
+        goto cleanup;
+    rc = 0;
+cleanup:
+    free(text);
+    if (rc < 0)
+        config_fail(&L->file, d->mode_mark, "%s must be 'upsert' or 'append'",
+                    what);
+    return rc;
+}
+
+static int load_destination(struct loader *L, yaml_node_t *node, size_t pos,
+                            struct config_destination *d)
+{
+    yaml_node_t *name, *plugin, *mode;
+    char where[64], what[128];
+    struct config_shown shown;
+
+    d->mode = -1;
+    d->mark = config_mark_of(node);
+    if (node->type != YAML_MAPPING_NODE)
+        return config_fail(&L->file, d->mark,
+                           "destination %zu must be a mapping with 'name' and "
+                           "'plugin', not %s",
+                           pos, config_kind(node));
+    snprintf(where, sizeof(where), "in destination %zu", pos);
+    if (config_check_keys(&L->file, node, destination_keys, where) < 0)
+        return -1;
+
+    name = config_map_get(&L->file, node, "name");
+    if (name == NULL)
+        return config_fail(&L->file, d->mark,
+                           "destination %zu has no 'name'; add one, e.g. "
+                           "'name: warehouse'",
+                           pos);
+    snprintf(what, sizeof(what), "'name' of destination %zu", pos);
+    if (config_scalar(&L->file, name, what, &d->name) < 0)
+        return -1;
+    if (!is_lower_name(d->name, NAME_MAX_LEN))
+        return config_fail(&L->file, config_mark_of(name),
+                           "destination name '%s' is not valid; use 1 to %d "
+                           "characters from a-z, 0-9 and '_', starting with "
+                           "a letter",
+                           config_show(&shown, d->name), NAME_MAX_LEN);
+
+    plugin = config_map_get(&L->file, node, "plugin");
+    if (plugin == NULL)
+        return config_fail(&L->file, d->mark,
+                           "destination %zu ('%s') has no 'plugin'; add one, "
+                           "e.g. 'plugin: postgres'",
+                           pos, d->name);
+    snprintf(what, sizeof(what), "'plugin' of destination '%s'", d->name);
+    d->plugin_mark = config_mark_of(plugin);
+    if (config_scalar(&L->file, plugin, what, &d->plugin) < 0)
+        return -1;
+    if (!is_lower_name(d->plugin, 0))
+        return config_fail(&L->file, d->plugin_mark,
+                           "plugin name '%s' of destination '%s' is not "
+                           "valid; plugin names use a-z, 0-9 and '_', "
+                           "starting with a letter",
+                           config_show(&shown, d->plugin), d->name);
+
+    mode = config_map_get(&L->file, node, "mode");
+    if (mode != NULL && load_mode(L, mode, d) < 0)
+        return -1;
+    return load_options(L, config_map_get(&L->file, node, "options"), d);
+}
+
+static int load_destinations(struct loader *L, yaml_node_t *list)
+{
+    struct config *cfg = L->cfg;
+    size_t n, first, second;
+
+    if (list == NULL || config_is_null(list))
+        return 0;
+    if (list->type != YAML_SEQUENCE_NODE)
+        return config_fail(&L->file, config_mark_of(list),
+                           "'destinations' must be a list of destinations, "
+                           "not %s; start each one with '- name: ...'",
+                           config_kind(list));
+    n = n_items(list);
+    cfg->destinations = calloc(n ? n : 1, sizeof(*cfg->destinations));
+    L->by_name = calloc(n ? n : 1, sizeof(*L->by_name));
+    L->listed_in = calloc(n ? n : 1, sizeof(*L->listed_in));
+    if (cfg->destinations == NULL || L->by_name == NULL || L->listed_in == NULL)
+        return oom(L);
+    for (size_t i = 0; i < n; i++) {
+        cfg->n_destinations = i + 1;
+        if (load_destination(L, item(L, list, i), i + 1,
+                             &cfg->destinations[i]) < 0)
+            return -1;
+        L->by_name[i].name = cfg->destinations[i].name;
+        L->by_name[i].index = i;
+    }
+    if (config_sort_names(L->by_name, n, &first, &second)) {
+        const struct config_destination *was = &cfg->destinations[first];
+
+        return config_fail(&L->file, cfg->destinations[second].mark,
+                           "destination %zu has the same name '%s' as "
+                           "destination %zu (line %d, column %d); names must "
+                           "be unique",
+                           second + 1, was->name, first + 1, was->mark.line,
+                           was->mark.column);
+    }
+    return 0;
+}
+
+static int compare_to_name(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct config_name *)elem)->name);
+}
+
+static int unknown_destination(struct loader *L, yaml_node_t *node, size_t pos,
+                               const struct config_route *r, const char *name)
+{
+    const struct config *cfg = L->cfg;
+    const char **names;
+    const char *guess;
+    struct config_shown shown;
+    char list[512];
+    int rc;
+
+    if (cfg->n_destinations == 0)
+        return config_fail(&L->file, config_mark_of(node),
+                           "route %zu ('%s') names destination '%s', but no "
+                           "destinations are defined; add it under "
+                           "'destinations'",
+                           pos, r->integration, config_show(&shown, name));
+    names = calloc(cfg->n_destinations, sizeof(*names));
+    if (names == NULL)
+        return oom(L);
+    for (size_t i = 0; i < cfg->n_destinations; i++)
+        names[i] = cfg->destinations[i].name;
+    guess = config_suggest(name, names, cfg->n_destinations);
+    if (guess != NULL)
+        snprintf(list, sizeof(list), "did you mean '%s'?", guess);
+    else {
+        int w = snprintf(list, sizeof(list), "defined destinations are ");
+        config_join_names(list + w, sizeof(list) - (size_t)w, names,
+                          cfg->n_destinations, LIST_MAX);
+    }
+    rc = config_fail(&L->file, config_mark_of(node),
+                     "route %zu ('%s') names destination '%s', which is not "
+                     "defined; %s",
+                     pos, r->integration, config_show(&shown, name), list);
+    free(names);
+    return rc;
+}
+
+static int load_route_destinations(struct loader *L, yaml_node_t *list,
+                                   size_t pos, struct config_route *r)
+{
+    char what[128];
+    size_t n;
+
+    if (list == NULL)
+        return config_fail(&L->file, r->mark,
+                           "route %zu ('%s') has no 'destinations'; add a "
+                           "list, e.g. 'destinations: [warehouse]'",
+                           pos, r->integration);
+    if (list->type != YAML_SEQUENCE_NODE && !config_is_null(list))
+        return config_fail(&L->file, config_mark_of(list),
+                           "'destinations' of route %zu ('%s') must be a "
+                           "list of destination names, not %s; write it as "
+                           "[name]",
+                           pos, r->integration, config_kind(list));
+    n = config_is_null(list) ? 0 : n_items(list);
+    if (n == 0)
+        return config_fail(&L->file, config_mark_of(list),
+                           "route %zu ('%s') lists no destinations; name at "
+                           "least one, e.g. 'destinations: [warehouse]'",
+                           pos, r->integration);
+    r->destinations = calloc(n, sizeof(*r->destinations));
+    if (r->destinations == NULL)
+        return oom(L);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *node = item(L, list, i);
+        const struct config_name *found;
+        char **name = &r->destinations[i];
+
+        snprintf(what, sizeof(what), "item %zu of 'destinations' in route %zu",
+                 i + 1, pos);
+        r->n_destinations = i + 1;
+        if (config_scalar(&L->file, node, what, name) < 0)
+            return -1;
+        found = L->cfg->n_destinations == 0
+                    ? NULL
+                    : bsearch(*name, L->by_name, L->cfg->n_destinations,
+                              sizeof(*L->by_name), compare_to_name);
+        if (found == NULL)
+            return unknown_destination(L, node, pos, r, *name);
+        /* Positions are 1-based, so 0 means "not named by any route". */
+        if (L->listed_in[found->index] == pos)
+            return config_fail(&L->file, config_mark_of(node),
+                               "route %zu ('%s') names destination '%s' "
+                               "twice; remove one",
+                               pos, r->integration, *name);
+        L->listed_in[found->index] = pos;
+    }
+    return 0;
+}
+
+static int load_route(struct loader *L, yaml_node_t *node, size_t pos,
+                      struct config_route *r)
+{
+    yaml_node_t *integration;
+    char where[32], what[64];
+    struct config_shown shown;
+
+    r->mark = config_mark_of(node);
+    if (node->type != YAML_MAPPING_NODE)
+        return config_fail(&L->file, r->mark,
+                           "route %zu must be a mapping with 'integration' "
+                           "and 'destinations', not %s",
+                           pos, config_kind(node));
+    snprintf(where, sizeof(where), "in route %zu", pos);
+    if (config_check_keys(&L->file, node, route_keys, where) < 0)
+        return -1;
+    integration = config_map_get(&L->file, node, "integration");
+    if (integration == NULL)
+        return config_fail(&L->file, r->mark,
+                           "route %zu has no 'integration'; add one, e.g. "
+                           "'integration: shop'",
+                           pos);
+    snprintf(what, sizeof(what), "'integration' of route %zu", pos);
+    if (config_scalar(&L->file, integration, what, &r->integration) < 0)
+        return -1;
+    if (r->integration[0] == '\0')
+        return config_fail(&L->file, config_mark_of(integration),
+                           "%s is empty; give the integration's name", what);
+    if (!is_integration_name(r->integration))
+        return config_fail(&L->file, config_mark_of(integration),
+                           "integration name '%s' in route %zu is not valid; "
+                           "use letters, digits, '_', '.' and '-'",
+                           config_show(&shown, r->integration), pos);
+    return load_route_destinations(
+        L, config_map_get(&L->file, node, "destinations"), pos, r);
+}
+
+static int load_routes(struct loader *L, yaml_node_t *list)
+{
+    struct config *cfg = L->cfg;
+    struct config_name *names;
+    size_t n, first, second;
+    int rc = 0;
+
+    if (list == NULL || config_is_null(list))
+        return 0;
+    if (list->type != YAML_SEQUENCE_NODE)
+        return config_fail(&L->file, config_mark_of(list),
+                           "'routes' must be a list of routes, not %s; start "
+                           "each one with '- integration: ...'",
+                           config_kind(list));
+    n = n_items(list);
+    cfg->routes = calloc(n ? n : 1, sizeof(*cfg->routes));
+    names = calloc(n ? n : 1, sizeof(*names));
+    if (cfg->routes == NULL || names == NULL) {
+        free(names);
+        return oom(L);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cfg->n_routes = i + 1;
+        rc = load_route(L, item(L, list, i), i + 1, &cfg->routes[i]);
+        names[i].name = cfg->routes[i].integration;
+        names[i].index = i;
+    }
+    if (rc == 0 && config_sort_names(names, n, &first, &second)) {
+        const struct config_route *was = &cfg->routes[first];
+
+        rc = config_fail(&L->file, cfg->routes[second].mark,
+                         "route %zu repeats integration '%s' of route %zu "
+                         "(line %d, column %d); merge their destination "
+                         "lists into one route",
+                         second + 1, was->integration, first + 1,
+                         was->mark.line, was->mark.column);
+    }
+    free(names);
+    return rc;
+}
+
+int config_load(const char *path, struct config *out, char *errbuf,
+                size_t errlen)
+{
+    struct config cfg;
+    struct loader L;
+    yaml_node_t *root;
+    int rc = -1;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&L, 0, sizeof(L));
+    L.cfg = &cfg;
+    if (errbuf != NULL && errlen > 0)
+        errbuf[0] = '\0';
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    if (path == NULL || out == NULL) {
+        if (errbuf != NULL && errlen > 0)
+            snprintf(errbuf, errlen, "no config file given");
+        return -1;
+    }
+    if (config_file_load(&L.file, path, errbuf, errlen) < 0)
+        goto cleanup;
+    cfg.path = strdup(path);
+    if (cfg.path == NULL) {
+        oom(&L);
+        goto cleanup;
+    }
+    cfg.dir = dir_of(path);
+    if (cfg.dir == NULL) {
+        config_fail(&L.file, no_mark, "cannot find the file's folder: %s",
+                    strerror(errno));
+        goto cleanup;
+    }
+
+    root = config_file_root(&L.file);
+    if (root->type != YAML_MAPPING_NODE) {
+        config_fail(&L.file, config_mark_of(root),
+                    "the top level is %s, but must be a mapping of settings "
+                    "(spool, plugin_path, destinations, routes); see "
+                    "examples/quickstart/dray.yml",
+                    config_kind(root));
+        goto cleanup;
+    }
+    if (config_check_keys(&L.file, root, top_keys, "at the top level") < 0 ||
+        load_spool(&L, config_map_get(&L.file, root, "spool")) < 0 ||
+        load_plugin_path(&L, config_map_get(&L.file, root, "plugin_path")) <
+            0 ||
+        load_destinations(&L, config_map_get(&L.file, root, "destinations")) <
+            0 ||
+        load_routes(&L, config_map_get(&L.file, root, "routes")) < 0)
+        goto cleanup;
+    *out = cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    rc = 0;
+cleanup:
+    free(L.by_name);
+    free(L.listed_in);
+    config_file_release(&L.file);
+    config_release(&cfg);
+    return rc;
+}
+
+void config_release(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->spool_path);
+    for (size_t i = 0; i < cfg->n_plugin_path; i++)
+        free(cfg->plugin_path[i]);
+    free(cfg->plugin_path);
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        struct config_destination *d = &cfg->destinations[i];
+
+        free(d->name);
+        free(d->plugin);
+        for (size_t j = 0; j < d->n_options; j++) {
+            free(d->options[j].name);
+            free(d->options[j].value);
+        }
+        free(d->options);
+    }
+    free(cfg->destinations);
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        for (size_t j = 0; j < cfg->routes[i].n_destinations; j++)
+            free(cfg->routes[i].destinations[j]);
+        free(cfg->routes[i].destinations);
+        free(cfg->routes[i].integration);
+    }
+    free(cfg->routes);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct config_destination *config_destination(const struct config *cfg,
+                                                    const char *name)
+{
+    if (cfg == NULL || name == NULL)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_destinations; i++) {
+        if (strcmp(cfg->destinations[i].name, name) == 0)
+            return &cfg->destinations[i];
+    }
+    return NULL;
+}
+
+const char *config_default_path(const char *arg)
+{
+    const char *env;
+
+    if (arg != NULL)
+        return arg;
+    env = getenv("DRAY_CONFIG");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    return "dray.yml";
+}

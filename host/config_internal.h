@@ -1,0 +1,95 @@
+/*
+ * config_internal.h - shared by config.c, config_yaml.c and config_env.c
+ * only. Not part of the host's interface: include config.h instead.
+ *
+ * config_yaml.c reads the file into a libyaml document and offers the
+ * helpers config.c walks it with; config_env.c expands ${VAR}.
+ */
+#ifndef DRAY_HOST_CONFIG_INTERNAL_H
+#define DRAY_HOST_CONFIG_INTERNAL_H
+
+#include <stddef.h>
+#include <yaml.h>
+
+#include "config.h"
+
+/* The loaded document and where messages about it go. */
+struct config_file {
+    const char *path; /* as given, the prefix of every message */
+    yaml_document_t doc;
+    int loaded;
+    char *errbuf;
+    size_t errlen;
+};
+
+/* A name and where it came from, for sorting out duplicates. */
+struct config_name {
+    const char *name;
+    size_t index;
+};
+
+/* A name made safe to quote in a one-line message (see config_show). */
+struct config_shown {
+    char text[72];
+};
+
+/*
+ * Reads and parses path into f. Fails on unreadable files, YAML errors, an
+ * empty file and more than one document, with the message in errbuf.
+ */
+int config_file_load(struct config_file *f, const char *path, char *errbuf,
+                     size_t errlen);
+void config_file_release(struct config_file *f);
+yaml_node_t *config_file_root(struct config_file *f);
+yaml_node_t *config_file_node(struct config_file *f, int index);
+
+/* Writes "FILE:L:C: message" (or "FILE: message" without a line); -1. */
+int config_fail(struct config_file *f, struct config_mark mark, const char *fmt,
+                ...) __attribute__((format(printf, 3, 4)));
+struct config_mark config_mark_of(const yaml_node_t *node);
+
+int config_is_null(const yaml_node_t *node);
+/* "a mapping", "a list", "a single value" or "empty", for messages. */
+const char *config_kind(const yaml_node_t *node);
+/* The value under key in a mapping whose keys were checked, or NULL. */
+yaml_node_t *config_map_get(struct config_file *f, yaml_node_t *map,
+                            const char *key);
+
+/*
+ * Checks that every key of map is a scalar, that none repeats and, when
+ * valid (NULL-terminated) is given, that each is one of valid. where
+ * completes the message: "at the top level", "in route 2".
+ */
+int config_check_keys(struct config_file *f, yaml_node_t *map,
+                      const char *const *valid, const char *where);
+
+/*
+ * The env-expanded text of a scalar value into *out (malloc'd). what names
+ * the value in messages: "'plugin' of destination 'lake'".
+ */
+int config_scalar(struct config_file *f, yaml_node_t *node, const char *what,
+                  char **out);
+
+/*
+ * Sorts names by (name, index). Returns 1 and the indexes of the earliest
+ * repeat and of its first use when a name repeats, else 0.
+ */
+int config_sort_names(struct config_name *names, size_t n, size_t *first,
+                      size_t *second);
+
+/* The choice within edit distance 2 of word (the closest), or NULL. */
+const char *config_suggest(const char *word, const char *const *choices,
+                           size_t n);
+/* Writes "'a', 'b', 'c'" (at most max names, then "and N more") to dst. */
+void config_join_names(char *dst, size_t len, const char *const *names,
+                       size_t n, size_t max);
+/* s with control characters replaced and long text cut; returns the text. */
+const char *config_show(struct config_shown *shown, const char *s);
+
+/*
+ * Expands ${VAR}, ${VAR:-default} and $${ in text into *out (malloc'd).
+ * On failure returns -1 and writes the reason, without position, to why.
+ */
+int config_expand_env(const char *text, char **out, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * The host table: what a plugin can call. Every entry checks its handles,
+ * copies what it is given and never hands out memory the plugin must free.
+ */
+#include "host_api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "log.h"
+
+/* ---- errors ---- */
+
+void error_init(struct dray_error *err)
+{
+    memset(err, 0, sizeof(*err));
+}
+
+void error_release(struct dray_error *err)
+{
+    free(err->code);
+    free(err->message);
+    free(err->detail);
+    free(err->hint);
+    error_init(err);
+}
+
+static char *vformat_line(const char *fmt, va_list ap)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    strbuf_vaddf(&sb, fmt, ap);
+    /* Messages are one line; a plugin's newlines become spaces. */
+    for (size_t i = 0; i < sb.len; i++)
+        if (sb.buf[i] == '\n' || sb.buf[i] == '\r')
+            sb.buf[i] = ' ';
+    while (sb.len > 0 &&
+           (sb.buf[sb.len - 1] == ' ' || sb.buf[sb.len - 1] == '.'))
+        sb.buf[--sb.len] = '\0';
+    return strbuf_detach(&sb);
+}
+
+static void api_error_vset(dray_error *err, dray_status cls, const char *code,
+                           const char *fmt, va_list ap)
+{
+    if (err == NULL || fmt == NULL)
+        return;
+    error_release(err);
+    /* An error with status OK is still an error; call it permanent. */
+    err->cls = cls == DRAY_OK ? DRAY_E_PERMANENT : cls;
+    err->code = xstrdup_or_null(code);
+    err->message = vformat_line(fmt, ap);
+}
+
+static void api_error_vdetail(dray_error *err, const char *fmt, va_list ap)
+{
+    if (err == NULL || fmt == NULL)
+        return;
+    free(err->detail);
+    err->detail = vformat_line(fmt, ap);
+}
+
+static void api_error_vhint(dray_error *err, const char *fmt, va_list ap)
+{
+    if (err == NULL || fmt == NULL)
+        return;
+    free(err->hint);
+    err->hint = vformat_line(fmt, ap);
+}
+
+static void api_error_retry_after(dray_error *err, uint32_t ms)
+{
+    if (err != NULL)
+        err->retry_after_ms = ms;
+}
+
+void error_setf(struct dray_error *err, dray_status cls, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    api_error_vset(err, cls, NULL, fmt, ap);
+    va_end(ap);
+}
+
+char *error_oneline(const struct dray_error *err)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    if (err->message)
+        strbuf_adds(&sb, err->message);
+    else
+        strbuf_addf(&sb, "failed with %s and no message",
+                    dray_status_name(err->cls));
+    if (err->detail)
+        strbuf_addf(&sb, " (%s)", err->detail);
+    if (err->hint)
+        strbuf_addf(&sb, "; %s", err->hint);
+    return strbuf_detach(&sb);
+}
+
+/* ---- logging ---- */
+
+static int32_t api_log_enabled(const dray_instance *inst, int32_t level)
+{
+    (void)inst;
+    return level <= log_level();
+}
+
+static void api_vlog(const dray_instance *inst, int32_t level, const char *fmt,
+                     va_list ap)
+{
+    if (fmt == NULL)
+        return;
+    log_vmsg(level, inst ? inst->who : "plugin", fmt, ap);
+}
+
+/* ---- options ---- */
+
+static const struct opt_value *find_value(const dray_config *cfg,
+                                          const char *name)
+{
+    if (cfg == NULL || name == NULL)
+        return NULL;
+    for (size_t i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->specs[i].name, name) == 0)
+            return &cfg->values[i];
+    return NULL;
+}
+
+static int32_t api_cfg_str(const dray_config *cfg, const char *name,
+                           const char **out)
+{
+    const struct opt_value *v = find_value(cfg, name);
+
+    if (v == NULL || !v->set)
+        return 0;
+    if (out)
+        *out = v->text;
+    return 1;
+}
+
+static int32_t api_cfg_i64(const dray_config *cfg, const char *name,
+                           int64_t *out)
+{
+    const struct opt_value *v = find_value(cfg, name);
+
+    if (v == NULL || !v->set)
+        return 0;
+    switch (v->spec->type) {
+    case DRAY_OPT_INT:
+    case DRAY_OPT_SIZE:
+    case DRAY_OPT_DURATION:
+    case DRAY_OPT_BOOL:
+        if (out)
+            *out = v->i64;
+        return 1;
+    }
+    return -1;
+}
+
+static int32_t api_cfg_bool(const dray_config *cfg, const char *name,
+                            int32_t *out)
+{
+    const struct opt_value *v = find_value(cfg, name);
+
+    if (v == NULL || !v->set)
+        return 0;
+    if (v->spec->type != DRAY_OPT_BOOL)
+        return -1;
+    if (out)
+        *out = (int32_t)v->i64;
+    return 1;
+}
+
+static int32_t api_cfg_f64(const dray_config *cfg, const char *name,
+                           double *out)
+{
+    const struct opt_value *v = find_value(cfg, name);
+
+    if (v == NULL || !v->set)
+        return 0;
+    if (v->spec->type == DRAY_OPT_FLOAT) {
+        if (out)
+            *out = v->f64;
+        return 1;
+    }
+    if (v->spec->type == DRAY_OPT_INT) {
+        if (out)
+            *out = (double)v->i64;
+        return 1;
+    }
+    return -1;
+}
+
+/* Copies at most what both sides know, the caller's header first. */
+static void fill_view(void *out, const void *full, uint32_t full_size)
+{
+    struct dray_hdr *h = out;
+    uint32_t n = h->struct_size < full_size ? h->struct_size : full_size;
+
+    if (n <= sizeof(struct dray_hdr))
+        return;
+    memcpy((char *)out + sizeof(struct dray_hdr),
+           (const char *)full + sizeof(struct dray_hdr),
+           n - sizeof(struct dray_hdr));
+}
+
+static void api_cfg_info(const dray_config *cfg, struct dray_config_info *out)
+{
+    struct dray_config_info info = {DRAY_HDR_INIT(struct dray_config_info),
+                                    NULL, NULL, 0, 0};
+
+    if (out == NULL || cfg == NULL)
+        return;
+    info.destination = cfg->destination;
+    info.plugin = cfg->plugin;
+    info.mode = cfg->mode;
+    fill_view(out, &info, sizeof(info));
+}
+
+/* ---- output ---- */
+
+static dray_status api_output_write(dray_output *out, const void *data,
+                                    uint64_t len)
+{
+    if (out == NULL || (data == NULL && len > 0))
+        return DRAY_E_ABI;
+    if (out->limit && out->buf.len + len > out->limit)
+        return DRAY_E_PERMANENT;
+    strbuf_add(&out->buf, data, (size_t)len);
+    return DRAY_OK;
+}
+
+/* ---- lifecycle ---- */
+
+static int32_t api_should_stop(const dray_instance *inst)
+{
+    return inst != NULL && atomic_load(&((dray_instance *)inst)->stop);
+}
+
+/* ---- batch entries: thin checks around batch.c ---- */
+
+static void api_batch_info(const dray_batch *b, struct dray_batch_info *out)
+{
+    struct dray_batch_info info;
+
+    if (b == NULL || out == NULL)
+        return;
+    batch_get_info(b, &info);
+    fill_view(out, &info, sizeof(info));
+}
+
+static int32_t api_schema_node(const dray_batch *b, int32_t index,
+                               struct dray_schema_node *out)
+{
+    struct dray_schema_node node;
+
+    if (b == NULL || out == NULL || batch_get_node(b, index, &node) != 0)
+        return -1;
+    fill_view(out, &node, sizeof(node));
+    return 0;
+}
+
+static void api_record_meta(const dray_record *r, struct dray_record_meta *out)
+{
+    struct dray_record_meta meta;
+
+    if (r == NULL || out == NULL)
+        return;
+    record_get_meta(r, &meta);
+    fill_view(out, &meta, sizeof(meta));
+}
+
+static int32_t api_record_value(const dray_record *r, int32_t node,
+                                struct dray_value *out)
+{
+    struct dray_value v;
+
+    if (r == NULL || out == NULL || record_get_value(r, node, &v) != 0)
+        return -1;
+    fill_view(out, &v, sizeof(v));
+    return 0;
+}
+
+static const struct dray_host_api the_host_api = {
+    .hdr = DRAY_HDR_INIT(struct dray_host_api),
+    .host_version = DRAY_SDK_VERSION_HEX,
+    .caps = 0,
+    .caps_known = DRAY_CAP_KNOWN_1_0,
+    .log_enabled = api_log_enabled,
+    .vlog = api_vlog,
+    .error_vset = api_error_vset,
+    .error_vdetail = api_error_vdetail,
+    .error_vhint = api_error_vhint,
+    .error_retry_after = api_error_retry_after,
+    .cfg_str = api_cfg_str,
+    .cfg_i64 = api_cfg_i64,
+    .cfg_bool = api_cfg_bool,
+    .cfg_f64 = api_cfg_f64,
+    .cfg_info = api_cfg_info,
+    .batch_info = api_batch_info,
+    .batch_schema_json = batch_schema_json,
+    .batch_schema_nodes = batch_schema_nodes,
+    .batch_schema_node = api_schema_node,
+    .batch_next = batch_next,
+    .batch_rewind = batch_rewind,
+    .record_json = record_json,
+    .record_meta = api_record_meta,
+    .record_value = api_record_value,
+    .reject_record = batch_reject,
+    .report_rows = batch_report_rows,
+    .output_write = api_output_write,
+    .should_stop = api_should_stop,
+};
+
+const struct dray_host_api *host_api(void)
+{
+    return &the_host_api;
+}

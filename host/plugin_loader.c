@@ -1,0 +1,713 @@
+/*
+ * Plugin discovery and loading. The checks run in the order PostgreSQL's
+ * dfmgr.c uses for its magic block: the ABI version first, because nothing
+ * else of a descriptor from another ABI can be trusted; then layout, then
+ * content. Everything the host keeps is copied out of the plugin before a
+ * refused library is closed.
+ */
+#include "plugin_loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <ltdl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host_api.h"
+#include "log.h"
+#include "strbuf.h"
+
+/* libltdl is not thread-safe: every lt_* call and the lt_dlerror() that
+   follows it happen under this lock. */
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define HIGHEST_PROBED_MAJOR 9
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+
+    if (n > 0 && dir[n - 1] == '/')
+        return xasprintf("%s%s", dir, name);
+    return xasprintf("%s/%s", dir, name);
+}
+
+char *plugins_builtin_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash, *joined, *resolved;
+
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    /* Resolve leading "../" by hand so the name is clean even when the
+       folder does not exist yet. */
+    const char *rel = DRAY_PLUGIN_RELDIR;
+    while (strncmp(rel, "../", 3) == 0 && (slash = strrchr(exe, '/')) != NULL &&
+           slash != exe) {
+        *slash = '\0';
+        rel += 3;
+    }
+    joined = path_join(exe, rel);
+    resolved = realpath(joined, NULL);
+    if (resolved == NULL)
+        return joined; /* not there (yet); still the place to name */
+    free(joined);
+    return resolved;
+}
+
+static void add_dir(struct plugin_set *set, const char *dir)
+{
+    /* Clean names for messages; a missing folder keeps the name given. */
+    char *real = realpath(dir, NULL);
+
+    set->dirs = xrealloc(set->dirs, (set->n_dirs + 1) * sizeof(*set->dirs));
+    set->dirs[set->n_dirs++] = real ? real : xstrdup(dir);
+}
+
+void plugins_set_search_path(struct plugin_set *set, const struct config *cfg)
+{
+    const char *env = getenv("DRAY_PLUGIN_PATH");
+    char *builtin;
+
+    if (cfg)
+        for (size_t i = 0; i < cfg->n_plugin_path; i++)
+            add_dir(set, cfg->plugin_path[i]);
+    if (env && *env) {
+        const char *p = env;
+        while (*p) {
+            size_t len = strcspn(p, ":");
+            if (len > 0) {
+                char *dir = xmalloc(len + 1);
+                memcpy(dir, p, len);
+                dir[len] = '\0';
+                /* Relative entries are relative to the working folder. */
+                add_dir(set, dir);
+                free(dir);
+            }
+            p += len;
+            if (*p == ':')
+                p++;
+        }
+    }
+    builtin = plugins_builtin_dir();
+    if (builtin)
+        add_dir(set, builtin);
+    free(builtin);
+}
+
+static struct plugin *append_plugin(struct plugin_set *set, const char *file)
+{
+    struct plugin *p;
+
+    set->items = xrealloc(set->items, (set->n + 1) * sizeof(*set->items));
+    p = &set->items[set->n++];
+    memset(p, 0, sizeof(*p));
+    p->file = xstrdup(file);
+    p->status = PLUGIN_OK;
+    return p;
+}
+
+static void refuse(struct plugin *p, const char *fmt, ...) DRAY_PRINTF(2, 3);
+
+static void refuse(struct plugin *p, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    free(p->reason);
+    p->reason = strbuf_detach(&sb);
+    p->status = PLUGIN_REFUSED;
+}
+
+static void close_handle(struct plugin *p)
+{
+    if (p->handle == NULL)
+        return;
+    pthread_mutex_lock(&loader_lock);
+    lt_dlclose((lt_dlhandle)p->handle);
+    pthread_mutex_unlock(&loader_lock);
+    p->handle = NULL;
+}
+
+/* Reads the first bytes: a file that is no ELF object gets a plain reason
+   instead of the dynamic loader's. */
+static int has_elf_magic(const char *path)
+{
+    unsigned char magic[4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, magic, sizeof(magic));
+    close(fd);
+    return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' &&
+           magic[3] == 'F';
+}
+
+static int open_library(struct plugin *p)
+{
+    lt_dladvise advise;
+    lt_dlhandle h = NULL;
+    const char *why = NULL;
+    int elf = has_elf_magic(p->file);
+
+    if (elf < 0) {
+        refuse(p, "cannot be read: %s", strerror(errno));
+        return -1;
+    }
+    if (elf == 0) {
+        refuse(p, "not a shared object (no ELF header); remove it from the "
+                  "plugin folder");
+        return -1;
+    }
+    pthread_mutex_lock(&loader_lock);
+    if (lt_dladvise_init(&advise) == 0) {
+        /* Local symbols: two plugins that bundle different copies of a
+           library must not resolve against each other. */
+        lt_dladvise_local(&advise);
+        h = lt_dlopenadvise(p->file, advise);
+        if (h == NULL)
+            why = lt_dlerror();
+        lt_dladvise_destroy(&advise);
+    } else {
+        why = lt_dlerror();
+    }
+    if (h != NULL) {
+        const lt_dlinfo *info = lt_dlgetinfo(h);
+        if (info && !info->is_symlocal)
+            log_debug("plugin '%s' was not loaded with local symbols", p->file);
+    }
+    /* Copy the message while the lock still guards libltdl's buffer. */
+    char *why_copy = xstrdup(why ? why : "unknown error");
+    pthread_mutex_unlock(&loader_lock);
+    if (h == NULL) {
+        refuse(p,
+               "cannot be loaded: %s; install the libraries it needs or "
+               "rebuild it",
+               why_copy);
+        free(why_copy);
+        return -1;
+    }
+    free(why_copy);
+    p->handle = h;
+    return 0;
+}
+
+static void *find_symbol(struct plugin *p, const char *name)
+{
+    void *sym;
+
+    pthread_mutex_lock(&loader_lock);
+    sym = lt_dlsym((lt_dlhandle)p->handle, name);
+    (void)lt_dlerror(); /* clear it */
+    pthread_mutex_unlock(&loader_lock);
+    return sym;
+}
+
+/* No v1 entry: say which ABI the file targets, if any. */
+static void refuse_without_entry(struct plugin *p)
+{
+    for (int major = HIGHEST_PROBED_MAJOR; major >= 2; major--) {
+        char sym[64];
+        snprintf(sym, sizeof(sym), "dray_plugin_entry_v%d", major);
+        if (find_symbol(p, sym) != NULL) {
+            refuse(p,
+                   "targets ABI %d; this host supports ABI %d; rebuild it "
+                   "against the dray SDK for ABI %d, or use a dray that "
+                   "supports ABI %d",
+                   major, DRAY_ABI_MAJOR, DRAY_ABI_MAJOR, major);
+            return;
+        }
+    }
+    refuse(p,
+           "not a dray plugin: it exports no %s; build it with "
+           "dray_add_plugin() and DRAY_PLUGIN_DEFINE()",
+           DRAY_PLUGIN_ENTRY_V1_NAME);
+}
+
+static int valid_name(const char *s, size_t max)
+{
+    size_t n = 0;
+
+    if (s == NULL || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return n <= max;
+}
+
+/* Copies min(given, known) bytes of a plugin struct into zeroed storage. */
+static void copy_struct(void *dst, size_t dst_size, const void *src,
+                        uint32_t src_size)
+{
+    memset(dst, 0, dst_size);
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+}
+
+static int describe_signature_difference(struct plugin *p, const char *sig)
+{
+    static const char *const parts[] = {"ABI major", "pointer size",
+                                        "byte order"};
+    const char *mine = DRAY_BUILD_SIGNATURE;
+    const char *a = sig, *b = mine;
+    const char *what = "format";
+
+    for (int i = 0; i < 3; i++) {
+        size_t la = strcspn(a, ";"), lb = strcspn(b, ";");
+        if (la != lb || strncmp(a, b, la) != 0) {
+            what = parts[i];
+            break;
+        }
+        a += la + (a[la] == ';');
+        b += lb + (b[lb] == ';');
+    }
+    refuse(p,
+           "was built for '%s' but this host is '%s' (%s differs); rebuild "
+           "it for this platform",
+           sig, mine, what);
+    return -1;
+}
+
+static int copy_options(struct plugin *p, const struct dray_plugin_desc *d)
+{
+    if (d->n_options == 0)
+        return 0;
+    if (d->options == NULL || d->option_size < DRAY_OPTION_SIZE_1_0) {
+        refuse(p,
+               "has an invalid option table (option_size %u, ABI 1.0 "
+               "needs at least %u); rebuild it against the dray SDK",
+               (unsigned)d->option_size, (unsigned)DRAY_OPTION_SIZE_1_0);
+        return -1;
+    }
+    p->options = xcalloc(d->n_options, sizeof(*p->options));
+    for (uint32_t i = 0; i < d->n_options; i++) {
+        struct dray_option o;
+        struct opt_spec *s = &p->options[p->n_options];
+        const char *raw = (const char *)d->options + (size_t)i * d->option_size;
+
+        copy_struct(&o, sizeof(o), raw, d->option_size);
+        if (!valid_name(o.name, 63)) {
+            refuse(p,
+                   "has an option with an invalid name '%s'; option names "
+                   "are [a-z][a-z0-9_]*",
+                   o.name ? o.name : "(null)");
+            return -1;
+        }
+        for (size_t j = 0; j < p->n_options; j++)
+            if (strcmp(p->options[j].name, o.name) == 0) {
+                refuse(p, "declares option '%s' twice", o.name);
+                return -1;
+            }
+        if (o.type < 0 || o.type >= DRAY_OPT_TYPE_COUNT_1_0) {
+            refuse(p, "option '%s' has type %d, unknown to this host", o.name,
+                   (int)o.type);
+            return -1;
+        }
+        s->name = xstrdup(o.name);
+        s->type = o.type;
+        s->flags = o.flags;
+        s->default_value = xstrdup_or_null(o.default_value);
+        s->min = o.min;
+        s->max = o.max;
+        s->description = xstrdup_or_null(o.description);
+        p->n_options++;
+        if (o.type == DRAY_OPT_ENUM) {
+            size_t n = 0;
+            while (o.enum_values && o.enum_values[n])
+                n++;
+            if (n == 0) {
+                refuse(p, "enum option '%s' lists no values", o.name);
+                return -1;
+            }
+            s->enum_values = xcalloc(n, sizeof(char *));
+            for (size_t k = 0; k < n; k++)
+                s->enum_values[k] = xstrdup(o.enum_values[k]);
+            s->n_enum_values = n;
+        }
+        if (s->default_value) {
+            struct opt_value v = {0};
+            struct strbuf why = STRBUF_INIT;
+            if (opt_parse(s, s->default_value, &v, &why) != 0) {
+                refuse(p, "the default of option '%s' is invalid: %s", o.name,
+                       why.buf);
+                strbuf_release(&why);
+                return -1;
+            }
+            strbuf_release(&why);
+        }
+    }
+    return 0;
+}
+
+static int check_vtable(struct plugin *p, const struct dray_plugin_vtable *vt)
+{
+    static const struct {
+        uint64_t cap;
+        const char *cap_name;
+        size_t offset;
+        const char *callback;
+    } needs[] = {
+        {DRAY_CAP_READBACK, "readback",
+         offsetof(struct dray_plugin_vtable, readback), "readback"},
+        {DRAY_CAP_READBACK, "readback",
+         offsetof(struct dray_plugin_vtable, list_tables), "list_tables"},
+        {DRAY_CAP_NAMESPACES, "namespaces",
+         offsetof(struct dray_plugin_vtable, namespace_create),
+         "namespace_create"},
+        {DRAY_CAP_NAMESPACES, "namespaces",
+         offsetof(struct dray_plugin_vtable, namespace_drop), "namespace_drop"},
+        {DRAY_CAP_CHECK, "check", offsetof(struct dray_plugin_vtable, check),
+         "check"},
+    };
+
+    if (vt == NULL) {
+        refuse(p, "has no vtable; set .vtable in its descriptor");
+        return -1;
+    }
+    if (vt->hdr.struct_size < offsetof(struct dray_plugin_vtable, load_batch) +
+                                  sizeof(vt->load_batch)) {
+        refuse(p,
+               "has a vtable of %u bytes, too small for ABI 1.0; rebuild "
+               "it against the dray SDK",
+               (unsigned)vt->hdr.struct_size);
+        return -1;
+    }
+    copy_struct(&p->vt, sizeof(p->vt), vt, vt->hdr.struct_size);
+    if (p->vt.create == NULL || p->vt.destroy == NULL ||
+        p->vt.load_batch == NULL) {
+        refuse(p, "lacks the required callback '%s'",
+               p->vt.create == NULL    ? "create"
+               : p->vt.destroy == NULL ? "destroy"
+                                       : "load_batch");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        void *fn;
+        if (!(p->caps & needs[i].cap))
+            continue;
+        memcpy(&fn, (const char *)&p->vt + needs[i].offset, sizeof(fn));
+        if (fn == NULL) {
+            refuse(p, "claims capability '%s' but has no '%s' callback",
+                   needs[i].cap_name, needs[i].callback);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_dialect(struct plugin *p, const struct dray_dialect *d)
+{
+    uint32_t known =
+        DRAY_MODE_BIT(DRAY_MODE_UPSERT) | DRAY_MODE_BIT(DRAY_MODE_APPEND);
+
+    if (d == NULL) {
+        refuse(p, "has no dialect; set .dialect in its descriptor");
+        return -1;
+    }
+    if (d->hdr.struct_size < DRAY_DIALECT_SIZE_1_0) {
+        refuse(p,
+               "has a dialect of %u bytes, too small for ABI 1.0 (%u); "
+               "rebuild it against the dray SDK",
+               (unsigned)d->hdr.struct_size, (unsigned)DRAY_DIALECT_SIZE_1_0);
+        return -1;
+    }
+    copy_struct(&p->dialect, sizeof(p->dialect), d, d->hdr.struct_size);
+    p->dialect.type_map = NULL; /* plugin memory; the SDK reads its own */
+    if ((p->dialect.modes & known) == 0) {
+        refuse(p, "supports no load mode; set upsert and/or append in its "
+                  "dialect");
+        return -1;
+    }
+    return 0;
+}
+
+static const struct plugin *find_named(const struct plugin_set *set,
+                                       const char *name, size_t before)
+{
+    for (size_t i = 0; i < before; i++)
+        if (set->items[i].name && strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
+/* Entry point, descriptor checks and copies; on_load is separate. */
+static int inspect(struct plugin_set *set, struct plugin *p)
+{
+    dray_plugin_entry_v1_fn entry;
+    const struct dray_plugin_desc *d = NULL;
+    struct dray_plugin_desc desc;
+    int32_t rc;
+    void *sym = find_symbol(p, DRAY_PLUGIN_ENTRY_V1_NAME);
+
+    if (sym == NULL) {
+        refuse_without_entry(p);
+        return -1;
+    }
+    /* dlsym hands out functions as void *; POSIX guarantees the round
+       trip. */
+    memcpy(&entry, &sym, sizeof(entry));
+    rc = entry(host_api(), &d);
+    if (rc != DRAY_OK || d == NULL) {
+        refuse(p, "its entry point failed (%s)%s",
+               rc == DRAY_OK ? "no descriptor" : dray_status_name(rc),
+               rc == DRAY_E_ABI ? "; it may need a newer dray" : "");
+        return -1;
+    }
+    p->abi_major = d->hdr.abi_major;
+    p->abi_minor = d->hdr.abi_minor;
+    if (d->hdr.abi_major != DRAY_ABI_MAJOR) {
+        refuse(p,
+               "its descriptor declares ABI %u.%u; this host supports ABI %d; "
+               "rebuild it against the dray SDK for ABI %d",
+               (unsigned)d->hdr.abi_major, (unsigned)d->hdr.abi_minor,
+               DRAY_ABI_MAJOR, DRAY_ABI_MAJOR);
+        return -1;
+    }
+    if (d->hdr.struct_size < DRAY_PLUGIN_DESC_SIZE_1_0) {
+        refuse(p,
+               "its descriptor is %u bytes, smaller than ABI 1.0's %u; "
+               "rebuild it against the dray SDK",
+               (unsigned)d->hdr.struct_size,
+               (unsigned)DRAY_PLUGIN_DESC_SIZE_1_0);
+        return -1;
+    }
+    copy_struct(&desc, sizeof(desc), d, d->hdr.struct_size);
+    p->min_host_minor = desc.min_host_abi_minor;
+    if (desc.min_host_abi_minor > DRAY_ABI_MINOR) {
+        refuse(p,
+               "needs host ABI %d.%u or newer; this host supports ABI %d.%d; "
+               "upgrade dray, or rebuild the plugin against SDK ABI %d.%d",
+               DRAY_ABI_MAJOR, (unsigned)desc.min_host_abi_minor,
+               DRAY_ABI_MAJOR, DRAY_ABI_MINOR, DRAY_ABI_MAJOR, DRAY_ABI_MINOR);
+        return -1;
+    }
+    if (desc.build_sig == NULL)
+        return describe_signature_difference(p, "(none)");
+    if (strcmp(desc.build_sig, DRAY_BUILD_SIGNATURE) != 0)
+        return describe_signature_difference(p, desc.build_sig);
+    if (!valid_name(desc.name, 63)) {
+        refuse(p,
+               "has an invalid name '%s'; a plugin name is "
+               "[a-z][a-z0-9_]*, at most 63 characters",
+               desc.name ? desc.name : "(null)");
+        return -1;
+    }
+    p->name = xstrdup(desc.name);
+    p->version = xstrdup_or_null(desc.version);
+    p->vendor = xstrdup_or_null(desc.vendor);
+    p->license = xstrdup_or_null(desc.license);
+    p->description = xstrdup_or_null(desc.description);
+    p->caps = desc.caps;
+
+    /* The first file that declares a name owns it, loaded or not: a broken
+       override must not let another file take its place silently. */
+    const struct plugin *first =
+        find_named(set, p->name, (size_t)(p - set->items));
+    if (first) {
+        refuse(p, "shadowed by %s", first->file);
+        return -1;
+    }
+    if (check_vtable(p, desc.vtable) != 0 ||
+        check_dialect(p, desc.dialect) != 0 || copy_options(p, &desc) != 0)
+        return -1;
+    return 0;
+}
+
+static void run_on_load(struct plugin *p)
+{
+    struct dray_error err;
+    dray_status st;
+    char *msg;
+
+    if (p->vt.on_load == NULL)
+        return;
+    error_init(&err);
+    st = p->vt.on_load(host_api(), &err);
+    if (st != DRAY_OK) {
+        if (err.cls == DRAY_OK)
+            err.cls = st;
+        msg = error_oneline(&err);
+        refuse(p, "on_load failed: %s", msg);
+        free(msg);
+    }
+    error_release(&err);
+}
+
+static int already_loaded(const struct plugin_set *set, const char *real)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].file, real) == 0)
+            return 1;
+    return 0;
+}
+
+const struct plugin *plugins_load_file(struct plugin_set *set, const char *path)
+{
+    char *real = realpath(path, NULL);
+    struct plugin *p;
+
+    if (real != NULL && already_loaded(set, real)) {
+        free(real);
+        return NULL;
+    }
+    p = append_plugin(set, real ? real : path);
+    free(real);
+    if (open_library(p) != 0)
+        return p;
+    if (inspect(set, p) != 0) {
+        close_handle(p);
+        return p;
+    }
+    run_on_load(p);
+    if (p->status != PLUGIN_OK) {
+        close_handle(p);
+        return p;
+    }
+    log_debug("loaded plugin '%s' %s from %s", p->name,
+              p->version ? p->version : "", p->file);
+    return p;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void load_dir(struct plugin_set *set, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+
+    if (d == NULL) {
+        if (errno != ENOENT)
+            log_warn("cannot read plugin folder '%s': %s", dir,
+                     strerror(errno));
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0 ||
+            e->d_name[0] == '.')
+            continue;
+        names = xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    /* A fixed order makes "first of a name wins" mean the same every run. */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        char *path = path_join(dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            plugins_load_file(set, path);
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static pthread_once_t ltdl_once = PTHREAD_ONCE_INIT;
+static int ltdl_ready;
+
+static void init_ltdl(void)
+{
+    /* Initialised once per process and never torn down: plugins that start
+       threads or register atexit handlers must stay mapped. */
+    ltdl_ready = lt_dlinit() == 0;
+}
+
+void plugins_discover(struct plugin_set *set)
+{
+    pthread_once(&ltdl_once, init_ltdl);
+    if (!ltdl_ready) {
+        log_error("cannot initialise libltdl; no plugin can be loaded");
+        return;
+    }
+    for (size_t i = 0; i < set->n_dirs; i++)
+        load_dir(set, set->dirs[i]);
+}
+
+const struct plugin *plugins_find(const struct plugin_set *set,
+                                  const char *name)
+{
+    return find_named(set, name, set->n);
+}
+
+size_t plugin_cap_names(uint64_t caps, const char **names, size_t max)
+{
+    static const struct {
+        uint64_t bit;
+        const char *name;
+    } table[] = {
+        {DRAY_CAP_IDEMPOTENT_LOADS, "idempotent_loads"},
+        {DRAY_CAP_REJECT_ROWS, "reject_rows"},
+        {DRAY_CAP_READBACK, "readback"},
+        {DRAY_CAP_NAMESPACES, "namespaces"},
+        {DRAY_CAP_ACTIVATE_VERSION, "activate_version"},
+        {DRAY_CAP_CONCURRENT_STREAMS, "concurrent_streams"},
+        {DRAY_CAP_CHECK, "check"},
+    };
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]) && n < max; i++)
+        if (caps & table[i].bit)
+            names[n++] = table[i].name;
+    return n;
+}
+
+static void free_plugin(struct plugin *p)
+{
+    if (p->handle && p->status == PLUGIN_OK && p->vt.on_unload)
+        p->vt.on_unload();
+    close_handle(p);
+    for (size_t i = 0; i < p->n_options; i++) {
+        struct opt_spec *s = &p->options[i];
+        free(s->name);
+        free(s->default_value);
+        free(s->description);
+        for (size_t k = 0; k < s->n_enum_values; k++)
+            free(s->enum_values[k]);
+        free(s->enum_values);
+    }
+    free(p->options);
+    free(p->file);
+    free(p->name);
+    free(p->version);
+    free(p->vendor);
+    free(p->license);
+    free(p->description);
+    free(p->reason);
+}
+
+void plugins_release(struct plugin_set *set)
+{
+    /* Unload in reverse order of loading. */
+    for (size_t i = set->n; i-- > 0;)
+        free_plugin(&set->items[i]);
+    free(set->items);
+    for (size_t i = 0; i < set->n_dirs; i++)
+        free(set->dirs[i]);
+    free(set->dirs);
+    memset(set, 0, sizeof(*set));
+}

@@ -1,0 +1,229 @@
+/*
+ * echo: a test destination that writes what it receives, so tests can read
+ * back exactly what crossed the ABI. Each batch becomes <out_dir>/<batch
+ * id>.jsonl, written to a temp name and renamed, so loading a batch twice
+ * leaves one file (idempotent by batch id). A record whose data has
+ * "reject": true is passed to reject_record() instead.
+ *
+ * Options of every type, so the host's option checks can be tested.
+ */
+#include <dray/dray_plugin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct echo {
+    dray_instance *inst;
+    const char *out_dir;
+    const char *fail_mode;
+    int64_t max_rows;
+};
+
+static const char *const fail_modes[] = {"none", "retryable", "permanent",
+                                         NULL};
+
+static const struct dray_option echo_options[] = {
+    {"out_dir", DRAY_OPT_STRING, DRAY_OPTF_REQUIRED | DRAY_OPTF_PATH, NULL,
+     NULL, 0, 0, "folder the batches are written to"},
+    {"fail_mode", DRAY_OPT_ENUM, 0, "none", fail_modes, 0, 0,
+     "make every load fail this way"},
+    {"max_rows", DRAY_OPT_INT, 0, "0", NULL, 0, 1000000,
+     "reject batches with more rows (0: no limit)"},
+    {"buffer", DRAY_OPT_SIZE, 0, "1MiB", NULL, 1024, 1073741824,
+     "write buffer size"},
+    {"timeout", DRAY_OPT_DURATION, 0, "30s", NULL, 0, 0,
+     "how long a load may take"},
+    {"ratio", DRAY_OPT_FLOAT, 0, "0.5", NULL, 0, 0,
+     "a fraction between 0 and 1"},
+    {"verbose", DRAY_OPT_BOOL, 0, "false", NULL, 0, 0, "log every record"},
+    {"password", DRAY_OPT_STRING, DRAY_OPTF_SECRET, NULL, NULL, 0, 0,
+     "a secret that is never shown"},
+    {"dsn", DRAY_OPT_STRING, DRAY_OPTF_CONNINFO, NULL, NULL, 0, 0,
+     "a connection string whose password is masked"},
+};
+
+static dray_status echo_validate(const dray_config *cfg, dray_error *err)
+{
+    double ratio = 0;
+
+    dray_host()->cfg_f64(cfg, "ratio", &ratio);
+    if (ratio < 0 || ratio > 1) {
+        dray_error_set(err, DRAY_E_CONFIG, NULL,
+                       "option 'ratio' must be between 0 and 1");
+        dray_error_hint(err, "use a fraction such as 0.25");
+        return DRAY_E_CONFIG;
+    }
+    return DRAY_OK;
+}
+
+static dray_status echo_create(dray_instance *inst, const dray_config *cfg,
+                               void **state, dray_error *err)
+{
+    const struct dray_host_api *h = dray_host();
+    struct echo *e = calloc(1, sizeof(*e));
+
+    if (e == NULL)
+        return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
+    e->inst = inst;
+    h->cfg_str(cfg, "out_dir", &e->out_dir);
+    h->cfg_str(cfg, "fail_mode", &e->fail_mode);
+    h->cfg_i64(cfg, "max_rows", &e->max_rows);
+    *state = e;
+    return DRAY_OK;
+}
+
+static void echo_destroy(void *state)
+{
+    free(state);
+}
+
+/* Writes s as a JSON string (the test strings need only these escapes). */
+static void put_json_string(FILE *f, const char *s, uint64_t len)
+{
+    fputc('"', f);
+    for (uint64_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void write_header(FILE *f, const dray_batch *b)
+{
+    const struct dray_host_api *h = dray_host();
+    struct dray_batch_info info = DRAY_VIEW_INIT(struct dray_batch_info);
+    int32_t n = h->batch_schema_nodes(b);
+
+    h->batch_info(b, &info);
+    fprintf(f,
+            "{\"batch\":\"%s\",\"integration\":\"%s\",\"stream\":\"%s\","
+            "\"attempt\":%u,\"rows\":%lld,\"keys\":[",
+            info.batch_id, info.integration, info.stream, info.attempt,
+            (long long)info.row_count);
+    for (uint32_t i = 0; i < info.n_key_properties; i++)
+        fprintf(f, "%s\"%s\"", i ? "," : "", info.key_properties[i]);
+    fprintf(f, "],\"nodes\":[");
+    for (int32_t i = 0; i < n; i++) {
+        struct dray_schema_node node = DRAY_VIEW_INIT(struct dray_schema_node);
+        h->batch_schema_node(b, i, &node);
+        fprintf(f,
+                "%s{\"name\":\"%s\",\"parent\":%d,\"types\":%u,"
+                "\"format\":%d,\"flags\":%u,\"scale\":%d}",
+                i ? "," : "", node.name, node.parent, node.json_types,
+                node.format, node.flags, node.scale);
+    }
+    fprintf(f, "]}\n");
+}
+
+static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
+{
+    const struct dray_host_api *h = dray_host();
+    struct echo *e = state;
+    struct dray_batch_info info = DRAY_VIEW_INIT(struct dray_batch_info);
+    const dray_record *rec;
+    char path[4096], tmp[4200];
+    int64_t rows = 0;
+    int32_t n_nodes = h->batch_schema_nodes(b);
+    FILE *f;
+    dray_status st;
+
+    h->batch_info(b, &info);
+    if (strcmp(e->fail_mode, "retryable") == 0)
+        return dray_error_set(err, DRAY_E_RETRYABLE, "503",
+                              "destination is busy");
+    if (strcmp(e->fail_mode, "permanent") == 0)
+        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
+                              "destination refuses batch '%s'", info.batch_id);
+    if (e->max_rows > 0 && info.row_count > e->max_rows)
+        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
+                              "batch has %lld rows, more than max_rows %lld",
+                              (long long)info.row_count,
+                              (long long)e->max_rows);
+    snprintf(path, sizeof(path), "%s/%s.jsonl", e->out_dir, info.batch_id);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return dray_error_set(err, DRAY_E_RETRYABLE, NULL, "cannot write '%s'",
+                              tmp);
+    write_header(f, b);
+    for (;;) {
+        struct dray_record_meta meta = DRAY_VIEW_INIT(struct dray_record_meta);
+        const char *json;
+        uint64_t len;
+
+        st = h->batch_next(b, &rec, err);
+        if (st != DRAY_OK || rec == NULL)
+            break;
+        h->record_json(rec, &json, &len);
+        if (strstr(json, "\"reject\":true")) {
+            h->reject_record(b, rec, NULL, "the record asked to be rejected");
+            continue;
+        }
+        h->record_meta(rec, &meta);
+        fprintf(f, "{\"row\":%lld,\"seq\":%lld,\"data\":%.*s,\"values\":[",
+                (long long)meta.row, (long long)meta.sequence, (int)len, json);
+        for (int32_t i = 1; i < n_nodes; i++) {
+            struct dray_value v = DRAY_VIEW_INIT(struct dray_value);
+            if (h->record_value(rec, i, &v) != 0) {
+                fprintf(f, "%s[%d,\"-\"]", i > 1 ? "," : "", i);
+                continue;
+            }
+            fprintf(f, "%s[%d,%d,", i > 1 ? "," : "", i, v.kind);
+            if (v.text)
+                put_json_string(f, v.text, v.len);
+            else
+                fputs("null", f);
+            fputc(']', f);
+        }
+        fputs("]}\n", f);
+        rows++;
+    }
+    if (fclose(f) != 0 || st != DRAY_OK) {
+        remove(tmp);
+        if (st != DRAY_OK)
+            return st;
+        return dray_error_set(err, DRAY_E_RETRYABLE, NULL, "cannot write '%s'",
+                              tmp);
+    }
+    if (rename(tmp, path) != 0)
+        return dray_error_set(err, DRAY_E_RETRYABLE, NULL, "cannot rename '%s'",
+                              tmp);
+    h->report_rows(b, info.stream, rows);
+    dray_log(e->inst, DRAY_LOG_INFO, "wrote %lld rows to %s", (long long)rows,
+             path);
+    return DRAY_OK;
+}
+
+static const struct dray_plugin_vtable echo_vtable = {
+    DRAY_PLUGIN_VTABLE_HDR,  .validate = echo_validate, .create = echo_create,
+    .destroy = echo_destroy, .load_batch = echo_load,
+};
+
+static const struct dray_dialect echo_dialect = {
+    DRAY_DIALECT_HDR,
+    .type_map = "files",
+    .nesting = DRAY_NEST_DOCUMENT,
+    .split_rule = DRAY_SPLIT_KEEP,
+    .modes = DRAY_MODE_BIT(DRAY_MODE_APPEND),
+};
+
+static const struct dray_plugin_desc echo_desc = {
+    DRAY_PLUGIN_DESC_HDR,
+    .name = "echo",
+    .version = "1.0.0",
+    .vendor = "dray tests",
+    .license = "MIT",
+    .description = "writes what it receives, for tests",
+    .caps = DRAY_CAP_IDEMPOTENT_LOADS | DRAY_CAP_REJECT_ROWS,
+    DRAY_OPTIONS(echo_options),
+    .dialect = &echo_dialect,
+    .vtable = &echo_vtable,
+};
+
+DRAY_PLUGIN_DEFINE(echo_desc)
