@@ -8,10 +8,10 @@
 
 int cmd_version(int argc, char **argv)
 {
-    static const struct command self = {"version", cmd_version, "",
-                                        "usage: dray version [--json]\n"};
+    const struct command *self = cli_find_command("version");
     struct common_opts o;
-    int rc = cli_parse_common(&self, argc, argv, "json", &o);
+    /* -c is accepted, as by every command, though version reads no config. */
+    int rc = cli_parse_common(self, argc, argv, "c,json", &o);
 
     if (rc == -2)
         return EXITCODE_OK;

@@ -48,7 +48,7 @@ const struct command cli_commands[] = {
      "      --json          print JSON\n"
      "  -v, --verbose       also list each plugin's options\n"},
     {"version", cmd_version, "print versions",
-     "usage: dray version [--json]\n"
+     "usage: dray version [-c FILE] [--json]\n"
      "\n"
      "Prints the dray version and the plugin ABI it speaks.\n"},
     {"help", cmd_help, "show help", "usage: dray help [COMMAND]\n"},

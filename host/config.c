@@ -1,6 +1,7 @@
 /*
  * config.c - the operator config: from the YAML document to struct config,
- * checking each section's shape and the references between sections.
+ * checking the shape of spool, plugin_path and destinations; the routes and
+ * their references to destinations are in config_routes.c.
  *
  * Messages say what is wrong and how to fix it. They quote keys and names
  * but never option values, which may be secrets.
@@ -17,37 +18,27 @@
 #include "dray/dray_abi.h"
 
 #define NAME_MAX_LEN 63
-/* How many defined destinations a message lists before "and N more". */
-#define LIST_MAX 8
 
 static const char *const top_keys[] = {"spool", "plugin_path", "destinations",
                                        "routes", NULL};
 static const char *const spool_keys[] = {"path", NULL};
 static const char *const destination_keys[] = {"name", "plugin", "mode",
                                                "options", NULL};
-static const char *const route_keys[] = {"integration", "destinations", NULL};
 
 static const struct config_mark no_mark = {0, 0};
 
-struct loader {
-    struct config_file file;
-    struct config *cfg;
-    struct config_name *by_name; /* destinations sorted by name */
-    size_t *listed_in;           /* per destination: last route naming it */
-};
-
-static size_t n_items(const yaml_node_t *seq)
+size_t config_n_items(const yaml_node_t *seq)
 {
     return (size_t)(seq->data.sequence.items.top -
                     seq->data.sequence.items.start);
 }
 
-static yaml_node_t *item(struct loader *L, yaml_node_t *seq, size_t i)
+yaml_node_t *config_item(struct loader *L, yaml_node_t *seq, size_t i)
 {
     return config_file_node(&L->file, seq->data.sequence.items.start[i]);
 }
 
-static int oom(struct loader *L)
+int config_oom(struct loader *L)
 {
     return config_fail(&L->file, no_mark, "out of memory");
 }
@@ -66,14 +57,6 @@ static int is_lower_name(const char *s, size_t max)
             return 0;
     }
     return max == 0 || n <= max;
-}
-
-static int is_integration_name(const char *s)
-{
-    if (s[0] == '\0')
-        return 0;
-    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                       "0123456789_.-")] == '\0';
 }
 
 /* dir joined with rel, without the noise of leading "./" or trailing "/". */
@@ -157,7 +140,7 @@ static int load_spool(struct loader *L, yaml_node_t *spool)
     }
     if (path == NULL) {
         cfg->spool_path = join_path(cfg->dir, "spool");
-        return cfg->spool_path != NULL ? 0 : oom(L);
+        return cfg->spool_path != NULL ? 0 : config_oom(L);
     }
     if (config_scalar(&L->file, path, "'path' in 'spool'", &text) < 0)
         return -1;
@@ -169,7 +152,7 @@ static int load_spool(struct loader *L, yaml_node_t *spool)
     }
     cfg->spool_path = resolve_path(cfg->dir, text);
     free(text);
-    return cfg->spool_path != NULL ? 0 : oom(L);
+    return cfg->spool_path != NULL ? 0 : config_oom(L);
 }
 
 static int load_plugin_path(struct loader *L, yaml_node_t *list)
@@ -185,12 +168,12 @@ static int load_plugin_path(struct loader *L, yaml_node_t *list)
                            "'plugin_path' must be a list of folders, not %s; "
                            "write it as [dir] or as '- dir' lines",
                            config_kind(list));
-    n = n_items(list);
+    n = config_n_items(list);
     cfg->plugin_path = calloc(n ? n : 1, sizeof(*cfg->plugin_path));
     if (cfg->plugin_path == NULL)
-        return oom(L);
+        return config_oom(L);
     for (size_t i = 0; i < n; i++) {
-        yaml_node_t *node = item(L, list, i);
+        yaml_node_t *node = config_item(L, list, i);
 
         snprintf(what, sizeof(what), "item %zu of 'plugin_path'", i + 1);
         if (config_scalar(&L->file, node, what, &text) < 0)
@@ -203,7 +186,7 @@ static int load_plugin_path(struct loader *L, yaml_node_t *list)
         cfg->plugin_path[i] = resolve_path(cfg->dir, text);
         free(text);
         if (cfg->plugin_path[i] == NULL)
-            return oom(L);
+            return config_oom(L);
         cfg->n_plugin_path = i + 1;
     }
     return 0;
@@ -230,7 +213,7 @@ static int load_options(struct loader *L, yaml_node_t *map,
     n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     d->options = calloc(n ? n : 1, sizeof(*d->options));
     if (d->options == NULL)
-        return oom(L);
+        return config_oom(L);
     for (size_t i = 0; i < n; i++) {
         yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
         yaml_node_t *key = config_file_node(&L->file, pair->key);
@@ -249,7 +232,7 @@ static int load_options(struct loader *L, yaml_node_t *map,
         opt->mark = config_mark_of(value);
         opt->name = strdup(name);
         if (opt->name == NULL)
-            return oom(L);
+            return config_oom(L);
         if (config_scalar(&L->file, value, what, &opt->value) < 0)
             return -1;
     }
@@ -350,15 +333,15 @@ static int load_destinations(struct loader *L, yaml_node_t *list)
                            "'destinations' must be a list of destinations, "
                            "not %s; start each one with '- name: ...'",
                            config_kind(list));
-    n = n_items(list);
+    n = config_n_items(list);
     cfg->destinations = calloc(n ? n : 1, sizeof(*cfg->destinations));
     L->by_name = calloc(n ? n : 1, sizeof(*L->by_name));
     L->listed_in = calloc(n ? n : 1, sizeof(*L->listed_in));
     if (cfg->destinations == NULL || L->by_name == NULL || L->listed_in == NULL)
-        return oom(L);
+        return config_oom(L);
     for (size_t i = 0; i < n; i++) {
         cfg->n_destinations = i + 1;
-        if (load_destination(L, item(L, list, i), i + 1,
+        if (load_destination(L, config_item(L, list, i), i + 1,
                              &cfg->destinations[i]) < 0)
             return -1;
         L->by_name[i].name = cfg->destinations[i].name;
@@ -375,179 +358,6 @@ static int load_destinations(struct loader *L, yaml_node_t *list)
                            was->mark.column);
     }
     return 0;
-}
-
-static int compare_to_name(const void *key, const void *elem)
-{
-    return strcmp(key, ((const struct config_name *)elem)->name);
-}
-
-static int unknown_destination(struct loader *L, yaml_node_t *node, size_t pos,
-                               const struct config_route *r, const char *name)
-{
-    const struct config *cfg = L->cfg;
-    const char **names;
-    const char *guess;
-    struct config_shown shown;
-    char list[512];
-    int rc;
-
-    if (cfg->n_destinations == 0)
-        return config_fail(&L->file, config_mark_of(node),
-                           "route %zu ('%s') names destination '%s', but no "
-                           "destinations are defined; add it under "
-                           "'destinations'",
-                           pos, r->integration, config_show(&shown, name));
-    names = calloc(cfg->n_destinations, sizeof(*names));
-    if (names == NULL)
-        return oom(L);
-    for (size_t i = 0; i < cfg->n_destinations; i++)
-        names[i] = cfg->destinations[i].name;
-    guess = config_suggest(name, names, cfg->n_destinations);
-    if (guess != NULL)
-        snprintf(list, sizeof(list), "did you mean '%s'?", guess);
-    else {
-        int w = snprintf(list, sizeof(list), "defined destinations are ");
-        config_join_names(list + w, sizeof(list) - (size_t)w, names,
-                          cfg->n_destinations, LIST_MAX);
-    }
-    rc = config_fail(&L->file, config_mark_of(node),
-                     "route %zu ('%s') names destination '%s', which is not "
-                     "defined; %s",
-                     pos, r->integration, config_show(&shown, name), list);
-    free(names);
-    return rc;
-}
-
-static int load_route_destinations(struct loader *L, yaml_node_t *list,
-                                   size_t pos, struct config_route *r)
-{
-    char what[128];
-    size_t n;
-
-    if (list == NULL)
-        return config_fail(&L->file, r->mark,
-                           "route %zu ('%s') has no 'destinations'; add a "
-                           "list, e.g. 'destinations: [warehouse]'",
-                           pos, r->integration);
-    if (list->type != YAML_SEQUENCE_NODE && !config_is_null(list))
-        return config_fail(&L->file, config_mark_of(list),
-                           "'destinations' of route %zu ('%s') must be a "
-                           "list of destination names, not %s; write it as "
-                           "[name]",
-                           pos, r->integration, config_kind(list));
-    n = config_is_null(list) ? 0 : n_items(list);
-    if (n == 0)
-        return config_fail(&L->file, config_mark_of(list),
-                           "route %zu ('%s') lists no destinations; name at "
-                           "least one, e.g. 'destinations: [warehouse]'",
-                           pos, r->integration);
-    r->destinations = calloc(n, sizeof(*r->destinations));
-    if (r->destinations == NULL)
-        return oom(L);
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *node = item(L, list, i);
-        const struct config_name *found;
-        char **name = &r->destinations[i];
-
-        snprintf(what, sizeof(what), "item %zu of 'destinations' in route %zu",
-                 i + 1, pos);
-        r->n_destinations = i + 1;
-        if (config_scalar(&L->file, node, what, name) < 0)
-            return -1;
-        found = L->cfg->n_destinations == 0
-                    ? NULL
-                    : bsearch(*name, L->by_name, L->cfg->n_destinations,
-                              sizeof(*L->by_name), compare_to_name);
-        if (found == NULL)
-            return unknown_destination(L, node, pos, r, *name);
-        /* Positions are 1-based, so 0 means "not named by any route". */
-        if (L->listed_in[found->index] == pos)
-            return config_fail(&L->file, config_mark_of(node),
-                               "route %zu ('%s') names destination '%s' "
-                               "twice; remove one",
-                               pos, r->integration, *name);
-        L->listed_in[found->index] = pos;
-    }
-    return 0;
-}
-
-static int load_route(struct loader *L, yaml_node_t *node, size_t pos,
-                      struct config_route *r)
-{
-    yaml_node_t *integration;
-    char where[32], what[64];
-    struct config_shown shown;
-
-    r->mark = config_mark_of(node);
-    if (node->type != YAML_MAPPING_NODE)
-        return config_fail(&L->file, r->mark,
-                           "route %zu must be a mapping with 'integration' "
-                           "and 'destinations', not %s",
-                           pos, config_kind(node));
-    snprintf(where, sizeof(where), "in route %zu", pos);
-    if (config_check_keys(&L->file, node, route_keys, where) < 0)
-        return -1;
-    integration = config_map_get(&L->file, node, "integration");
-    if (integration == NULL)
-        return config_fail(&L->file, r->mark,
-                           "route %zu has no 'integration'; add one, e.g. "
-                           "'integration: shop'",
-                           pos);
-    snprintf(what, sizeof(what), "'integration' of route %zu", pos);
-    if (config_scalar(&L->file, integration, what, &r->integration) < 0)
-        return -1;
-    if (r->integration[0] == '\0')
-        return config_fail(&L->file, config_mark_of(integration),
-                           "%s is empty; give the integration's name", what);
-    if (!is_integration_name(r->integration))
-        return config_fail(&L->file, config_mark_of(integration),
-                           "integration name '%s' in route %zu is not valid; "
-                           "use letters, digits, '_', '.' and '-'",
-                           config_show(&shown, r->integration), pos);
-    return load_route_destinations(
-        L, config_map_get(&L->file, node, "destinations"), pos, r);
-}
-
-static int load_routes(struct loader *L, yaml_node_t *list)
-{
-    struct config *cfg = L->cfg;
-    struct config_name *names;
-    size_t n, first, second;
-    int rc = 0;
-
-    if (list == NULL || config_is_null(list))
-        return 0;
-    if (list->type != YAML_SEQUENCE_NODE)
-        return config_fail(&L->file, config_mark_of(list),
-                           "'routes' must be a list of routes, not %s; start "
-                           "each one with '- integration: ...'",
-                           config_kind(list));
-    n = n_items(list);
-    cfg->routes = calloc(n ? n : 1, sizeof(*cfg->routes));
-    names = calloc(n ? n : 1, sizeof(*names));
-    if (cfg->routes == NULL || names == NULL) {
-        free(names);
-        return oom(L);
-    }
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        cfg->n_routes = i + 1;
-        rc = load_route(L, item(L, list, i), i + 1, &cfg->routes[i]);
-        names[i].name = cfg->routes[i].integration;
-        names[i].index = i;
-    }
-    if (rc == 0 && config_sort_names(names, n, &first, &second)) {
-        const struct config_route *was = &cfg->routes[first];
-
-        rc = config_fail(&L->file, cfg->routes[second].mark,
-                         "route %zu repeats integration '%s' of route %zu "
-                         "(line %d, column %d); merge their destination "
-                         "lists into one route",
-                         second + 1, was->integration, first + 1,
-                         was->mark.line, was->mark.column);
-    }
-    free(names);
-    return rc;
 }
 
 int config_load(const char *path, struct config *out, char *errbuf,
@@ -574,7 +384,7 @@ int config_load(const char *path, struct config *out, char *errbuf,
         goto cleanup;
     cfg.path = strdup(path);
     if (cfg.path == NULL) {
-        oom(&L);
+        config_oom(&L);
         goto cleanup;
     }
     cfg.dir = dir_of(path);
@@ -599,7 +409,7 @@ int config_load(const char *path, struct config *out, char *errbuf,
             0 ||
         load_destinations(&L, config_map_get(&L.file, root, "destinations")) <
             0 ||
-        load_routes(&L, config_map_get(&L.file, root, "routes")) < 0)
+        config_load_routes(&L, config_map_get(&L.file, root, "routes")) < 0)
         goto cleanup;
     *out = cfg;
     memset(&cfg, 0, sizeof(cfg));

@@ -1,9 +1,11 @@
 /*
- * config_internal.h - shared by config.c, config_yaml.c and config_env.c
- * only. Not part of the host's interface: include config.h instead.
+ * config_internal.h - shared by config.c, config_routes.c, config_yaml.c and
+ * config_env.c only. Not part of the host's interface: include config.h
+ * instead.
  *
  * config_yaml.c reads the file into a libyaml document and offers the
- * helpers config.c walks it with; config_env.c expands ${VAR}.
+ * helpers config.c and config_routes.c walk it with; config_env.c expands
+ * ${VAR}.
  */
 #ifndef DRAY_HOST_CONFIG_INTERNAL_H
 #define DRAY_HOST_CONFIG_INTERNAL_H
@@ -31,6 +33,14 @@ struct config_name {
 /* A name made safe to quote in a one-line message (see config_show). */
 struct config_shown {
     char text[72];
+};
+
+/* One config_load in progress: config.c's state, shared with routes. */
+struct loader {
+    struct config_file file;
+    struct config *cfg;
+    struct config_name *by_name; /* destinations sorted by name */
+    size_t *listed_in;           /* per destination: last route naming it */
 };
 
 /*
@@ -77,9 +87,6 @@ int config_scalar(struct config_file *f, yaml_node_t *node, const char *what,
 int config_sort_names(struct config_name *names, size_t n, size_t *first,
                       size_t *second);
 
-/* The choice within edit distance 2 of word (the closest), or NULL. */
-const char *config_suggest(const char *word, const char *const *choices,
-                           size_t n);
 /* Writes "'a', 'b', 'c'" (at most max names, then "and N more") to dst. */
 void config_join_names(char *dst, size_t len, const char *const *names,
                        size_t n, size_t max);
@@ -91,5 +98,17 @@ const char *config_show(struct config_shown *shown, const char *s);
  * On failure returns -1 and writes the reason, without position, to why.
  */
 int config_expand_env(const char *text, char **out, char *why, size_t whylen);
+
+/* In config.c: the number of items of a sequence, and item i of it. */
+size_t config_n_items(const yaml_node_t *seq);
+yaml_node_t *config_item(struct loader *L, yaml_node_t *seq, size_t i);
+/* Writes "out of memory" as the message; returns -1. */
+int config_oom(struct loader *L);
+
+/*
+ * In config_routes.c: loads the 'routes' list (NULL or null: none) into
+ * L->cfg, checking each route against the destinations already loaded.
+ */
+int config_load_routes(struct loader *L, yaml_node_t *list);
 
 #endif

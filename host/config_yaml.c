@@ -6,15 +6,13 @@
  * one pointing at its own parent) cannot make it loop or blow up.
  */
 #include "config_internal.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Longest word config_suggest compares; keys are far shorter. */
-#define SUGGEST_MAX 64
 
 static const struct config_mark no_mark = {0, 0};
 
@@ -277,7 +275,7 @@ static int check_known(struct config_file *f, yaml_node_t *key,
             return 0;
         n++;
     }
-    guess = config_suggest(name, valid, n);
+    guess = suggest_closest(name, valid, n);
     if (guess != NULL)
         return config_fail(f, config_mark_of(key),
                            "unknown key '%s' %s; did you mean '%s'?",
@@ -400,54 +398,6 @@ int config_sort_names(struct config_name *names, size_t n, size_t *first,
         }
     }
     return found;
-}
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[SUGGEST_MAX + 1];
-
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *config_suggest(const char *word, const char *const *choices,
-                           size_t n)
-{
-    const char *best = NULL;
-    size_t best_distance = 3;
-
-    if (strlen(word) > SUGGEST_MAX)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t d;
-
-        if (strlen(choices[i]) > SUGGEST_MAX)
-            continue;
-        d = edit_distance(word, choices[i]);
-        if (d < best_distance) {
-            best = choices[i];
-            best_distance = d;
-        }
-    }
-    return best;
 }
 
 void config_join_names(char *dst, size_t len, const char *const *names,

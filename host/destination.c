@@ -5,19 +5,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "suggest.h"
 
 const char *mode_name(int32_t mode)
 {
     return mode == DRAY_MODE_APPEND ? "append" : "upsert";
-}
-
-static void add_location(struct strbuf *errors, const char *file,
-                         struct config_mark mark)
-{
-    if (mark.line > 0)
-        strbuf_addf(errors, "%s:%d:%d: ", file, mark.line, mark.column);
-    else
-        strbuf_addf(errors, "%s: ", file);
 }
 
 void dest_config_free(struct dray_config *cfg)
@@ -48,8 +40,8 @@ int dest_config_bind(const struct plugin *p,
     problems = opt_bind(p->options, p->n_options, dest, file, base_dir, &values,
                         errors);
     if (!(p->dialect.modes & DRAY_MODE_BIT(mode))) {
-        add_location(errors, file,
-                     dest->mode_mark.line ? dest->mode_mark : dest->mark);
+        opt_add_location(errors, file,
+                         dest->mode_mark.line ? dest->mode_mark : dest->mark);
         strbuf_addf(errors,
                     "destination '%s': plugin '%s' does not support mode "
                     "'%s'; use mode: %s\n",
@@ -80,7 +72,7 @@ int dest_config_bind(const struct plugin *p,
             if (err.cls == DRAY_OK)
                 err.cls = st;
             msg = error_oneline(&err);
-            add_location(errors, file, dest->mark);
+            opt_add_location(errors, file, dest->mark);
             strbuf_addf(errors, "destination '%s': %s\n", dest->name, msg);
             free(msg);
             error_release(&err);
@@ -103,7 +95,7 @@ int dest_resolve(const struct plugin_set *set,
     *plugin = NULL;
     *out = NULL;
     if (p == NULL) {
-        add_location(errors, file, dest->plugin_mark);
+        opt_add_location(errors, file, dest->plugin_mark);
         strbuf_addf(errors, "destination '%s': plugin '%s' not found in ",
                     dest->name, dest->plugin);
         for (size_t i = 0; i < set->n_dirs; i++)
@@ -130,7 +122,7 @@ int dest_resolve(const struct plugin_set *set,
         return 1;
     }
     if (p->status != PLUGIN_OK) {
-        add_location(errors, file, dest->plugin_mark);
+        opt_add_location(errors, file, dest->plugin_mark);
         strbuf_addf(errors,
                     "destination '%s': plugin '%s' (%s) was refused: "
                     "%s\n",

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "dray/dray_abi.h"
+#include "suggest.h"
 
 const char *opt_type_name(int32_t type)
 {
@@ -29,34 +30,6 @@ const char *opt_type_name(int32_t type)
         return "duration";
     }
     return "unknown";
-}
-
-size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = xcalloc(lb + 1, sizeof(*row));
-    size_t result;
-
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    result = row[lb];
-    free(row);
-    return result;
 }
 
 /* Reads an unsigned decimal integer with overflow checks. */
@@ -255,8 +228,8 @@ int opt_parse(const struct opt_spec *spec, const char *text,
     return -1;
 }
 
-static void add_location(struct strbuf *errors, const char *file,
-                         struct config_mark mark)
+void opt_add_location(struct strbuf *errors, const char *file,
+                      struct config_mark mark)
 {
     if (mark.line > 0)
         strbuf_addf(errors, "%s:%d:%d: ", file, mark.line, mark.column);
@@ -300,7 +273,7 @@ int opt_bind(const struct opt_spec *specs, size_t n_specs,
                 break;
         if (i == n_specs) {
             const struct opt_spec *near = closest_spec(specs, n_specs, o->name);
-            add_location(errors, file, o->mark);
+            opt_add_location(errors, file, o->mark);
             strbuf_addf(errors,
                         "destination '%s': plugin '%s' has no option '%s'",
                         dest->name, dest->plugin, o->name);
@@ -314,7 +287,7 @@ int opt_bind(const struct opt_spec *specs, size_t n_specs,
         }
         strbuf_reset(&reason);
         if (opt_parse(&specs[i], o->value, &vals[i], &reason) != 0) {
-            add_location(errors, file, o->mark);
+            opt_add_location(errors, file, o->mark);
             strbuf_addf(errors, "destination '%s': option '%s' %s%s\n",
                         dest->name, o->name,
                         strncmp(reason.buf, "must", 4) == 0 ? "" : "is wrong: ",
@@ -346,7 +319,7 @@ int opt_bind(const struct opt_spec *specs, size_t n_specs,
                 vals[i].text = xstrdup(specs[i].default_value);
             }
         } else if (specs[i].flags & DRAY_OPTF_REQUIRED) {
-            add_location(errors, file, dest->mark);
+            opt_add_location(errors, file, dest->mark);
             strbuf_addf(errors,
                         "destination '%s': plugin '%s' requires option '%s' "
                         "(%s)\n",

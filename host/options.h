@@ -66,7 +66,8 @@ char *opt_display(const struct opt_spec *spec, const char *text);
 /* Masks passwords in a libpq key=value string or URI. Malloc'd. */
 char *opt_mask_conninfo(const char *conninfo);
 
-/* Edit distance, for "did you mean" suggestions. */
-size_t edit_distance(const char *a, const char *b);
+/* Appends "FILE:L:C: " (or "FILE: " without a line) to errors. */
+void opt_add_location(struct strbuf *errors, const char *file,
+                      struct config_mark mark);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "host_api.h"
+#include "plugin_checks.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -119,21 +120,6 @@ static struct plugin *append_plugin(struct plugin_set *set, const char *file)
     return p;
 }
 
-static void refuse(struct plugin *p, const char *fmt, ...) DRAY_PRINTF(2, 3);
-
-static void refuse(struct plugin *p, const char *fmt, ...)
-{
-    struct strbuf sb = STRBUF_INIT;
-    va_list ap;
-
-    va_start(ap, fmt);
-    strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    free(p->reason);
-    p->reason = strbuf_detach(&sb);
-    p->status = PLUGIN_REFUSED;
-}
-
 static void close_handle(struct plugin *p)
 {
     if (p->handle == NULL)
@@ -168,12 +154,13 @@ static int open_library(struct plugin *p)
     int elf = has_elf_magic(p->file);
 
     if (elf < 0) {
-        refuse(p, "cannot be read: %s", strerror(errno));
+        plugin_refuse(p, "cannot be read: %s", strerror(errno));
         return -1;
     }
     if (elf == 0) {
-        refuse(p, "not a shared object (no ELF header); remove it from the "
-                  "plugin folder");
+        plugin_refuse(p,
+                      "not a shared object (no ELF header); remove it from the "
+                      "plugin folder");
         return -1;
     }
     pthread_mutex_lock(&loader_lock);
@@ -197,10 +184,10 @@ static int open_library(struct plugin *p)
     char *why_copy = xstrdup(why ? why : "unknown error");
     pthread_mutex_unlock(&loader_lock);
     if (h == NULL) {
-        refuse(p,
-               "cannot be loaded: %s; install the libraries it needs or "
-               "rebuild it",
-               why_copy);
+        plugin_refuse(p,
+                      "cannot be loaded: %s; install the libraries it needs or "
+                      "rebuild it",
+                      why_copy);
         free(why_copy);
         return -1;
     }
@@ -227,216 +214,19 @@ static void refuse_without_entry(struct plugin *p)
         char sym[64];
         snprintf(sym, sizeof(sym), "dray_plugin_entry_v%d", major);
         if (find_symbol(p, sym) != NULL) {
-            refuse(p,
-                   "targets ABI %d; this host supports ABI %d; rebuild it "
-                   "against the dray SDK for ABI %d, or use a dray that "
-                   "supports ABI %d",
-                   major, DRAY_ABI_MAJOR, DRAY_ABI_MAJOR, major);
+            plugin_refuse(
+                p,
+                "targets ABI %d; this host supports ABI %d; rebuild it "
+                "against the dray SDK for ABI %d, or use a dray that "
+                "supports ABI %d",
+                major, DRAY_ABI_MAJOR, DRAY_ABI_MAJOR, major);
             return;
         }
     }
-    refuse(p,
-           "not a dray plugin: it exports no %s; build it with "
-           "dray_add_plugin() and DRAY_PLUGIN_DEFINE()",
-           DRAY_PLUGIN_ENTRY_V1_NAME);
-}
-
-static int valid_name(const char *s, size_t max)
-{
-    size_t n = 0;
-
-    if (s == NULL || !(*s >= 'a' && *s <= 'z'))
-        return 0;
-    for (; *s; s++, n++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
-            return 0;
-    return n <= max;
-}
-
-/* Copies min(given, known) bytes of a plugin struct into zeroed storage. */
-static void copy_struct(void *dst, size_t dst_size, const void *src,
-                        uint32_t src_size)
-{
-    memset(dst, 0, dst_size);
-    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
-}
-
-static int describe_signature_difference(struct plugin *p, const char *sig)
-{
-    static const char *const parts[] = {"ABI major", "pointer size",
-                                        "byte order"};
-    const char *mine = DRAY_BUILD_SIGNATURE;
-    const char *a = sig, *b = mine;
-    const char *what = "format";
-
-    for (int i = 0; i < 3; i++) {
-        size_t la = strcspn(a, ";"), lb = strcspn(b, ";");
-        if (la != lb || strncmp(a, b, la) != 0) {
-            what = parts[i];
-            break;
-        }
-        a += la + (a[la] == ';');
-        b += lb + (b[lb] == ';');
-    }
-    refuse(p,
-           "was built for '%s' but this host is '%s' (%s differs); rebuild "
-           "it for this platform",
-           sig, mine, what);
-    return -1;
-}
-
-static int copy_options(struct plugin *p, const struct dray_plugin_desc *d)
-{
-    if (d->n_options == 0)
-        return 0;
-    if (d->options == NULL || d->option_size < DRAY_OPTION_SIZE_1_0) {
-        refuse(p,
-               "has an invalid option table (option_size %u, ABI 1.0 "
-               "needs at least %u); rebuild it against the dray SDK",
-               (unsigned)d->option_size, (unsigned)DRAY_OPTION_SIZE_1_0);
-        return -1;
-    }
-    p->options = xcalloc(d->n_options, sizeof(*p->options));
-    for (uint32_t i = 0; i < d->n_options; i++) {
-        struct dray_option o;
-        struct opt_spec *s = &p->options[p->n_options];
-        const char *raw = (const char *)d->options + (size_t)i * d->option_size;
-
-        copy_struct(&o, sizeof(o), raw, d->option_size);
-        if (!valid_name(o.name, 63)) {
-            refuse(p,
-                   "has an option with an invalid name '%s'; option names "
-                   "are [a-z][a-z0-9_]*",
-                   o.name ? o.name : "(null)");
-            return -1;
-        }
-        for (size_t j = 0; j < p->n_options; j++)
-            if (strcmp(p->options[j].name, o.name) == 0) {
-                refuse(p, "declares option '%s' twice", o.name);
-                return -1;
-            }
-        if (o.type < 0 || o.type >= DRAY_OPT_TYPE_COUNT_1_0) {
-            refuse(p, "option '%s' has type %d, unknown to this host", o.name,
-                   (int)o.type);
-            return -1;
-        }
-        s->name = xstrdup(o.name);
-        s->type = o.type;
-        s->flags = o.flags;
-        s->default_value = xstrdup_or_null(o.default_value);
-        s->min = o.min;
-        s->max = o.max;
-        s->description = xstrdup_or_null(o.description);
-        p->n_options++;
-        if (o.type == DRAY_OPT_ENUM) {
-            size_t n = 0;
-            while (o.enum_values && o.enum_values[n])
-                n++;
-            if (n == 0) {
-                refuse(p, "enum option '%s' lists no values", o.name);
-                return -1;
-            }
-            s->enum_values = xcalloc(n, sizeof(char *));
-            for (size_t k = 0; k < n; k++)
-                s->enum_values[k] = xstrdup(o.enum_values[k]);
-            s->n_enum_values = n;
-        }
-        if (s->default_value) {
-            struct opt_value v = {0};
-            struct strbuf why = STRBUF_INIT;
-            if (opt_parse(s, s->default_value, &v, &why) != 0) {
-                refuse(p, "the default of option '%s' is invalid: %s", o.name,
-                       why.buf);
-                strbuf_release(&why);
-                return -1;
-            }
-            strbuf_release(&why);
-        }
-    }
-    return 0;
-}
-
-static int check_vtable(struct plugin *p, const struct dray_plugin_vtable *vt)
-{
-    static const struct {
-        uint64_t cap;
-        const char *cap_name;
-        size_t offset;
-        const char *callback;
-    } needs[] = {
-        {DRAY_CAP_READBACK, "readback",
-         offsetof(struct dray_plugin_vtable, readback), "readback"},
-        {DRAY_CAP_READBACK, "readback",
-         offsetof(struct dray_plugin_vtable, list_tables), "list_tables"},
-        {DRAY_CAP_NAMESPACES, "namespaces",
-         offsetof(struct dray_plugin_vtable, namespace_create),
-         "namespace_create"},
-        {DRAY_CAP_NAMESPACES, "namespaces",
-         offsetof(struct dray_plugin_vtable, namespace_drop), "namespace_drop"},
-        {DRAY_CAP_CHECK, "check", offsetof(struct dray_plugin_vtable, check),
-         "check"},
-    };
-
-    if (vt == NULL) {
-        refuse(p, "has no vtable; set .vtable in its descriptor");
-        return -1;
-    }
-    if (vt->hdr.struct_size < offsetof(struct dray_plugin_vtable, load_batch) +
-                                  sizeof(vt->load_batch)) {
-        refuse(p,
-               "has a vtable of %u bytes, too small for ABI 1.0; rebuild "
-               "it against the dray SDK",
-               (unsigned)vt->hdr.struct_size);
-        return -1;
-    }
-    copy_struct(&p->vt, sizeof(p->vt), vt, vt->hdr.struct_size);
-    if (p->vt.create == NULL || p->vt.destroy == NULL ||
-        p->vt.load_batch == NULL) {
-        refuse(p, "lacks the required callback '%s'",
-               p->vt.create == NULL    ? "create"
-               : p->vt.destroy == NULL ? "destroy"
-                                       : "load_batch");
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
-        void *fn;
-        if (!(p->caps & needs[i].cap))
-            continue;
-        memcpy(&fn, (const char *)&p->vt + needs[i].offset, sizeof(fn));
-        if (fn == NULL) {
-            refuse(p, "claims capability '%s' but has no '%s' callback",
-                   needs[i].cap_name, needs[i].callback);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int check_dialect(struct plugin *p, const struct dray_dialect *d)
-{
-    uint32_t known =
-        DRAY_MODE_BIT(DRAY_MODE_UPSERT) | DRAY_MODE_BIT(DRAY_MODE_APPEND);
-
-    if (d == NULL) {
-        refuse(p, "has no dialect; set .dialect in its descriptor");
-        return -1;
-    }
-    if (d->hdr.struct_size < DRAY_DIALECT_SIZE_1_0) {
-        refuse(p,
-               "has a dialect of %u bytes, too small for ABI 1.0 (%u); "
-               "rebuild it against the dray SDK",
-               (unsigned)d->hdr.struct_size, (unsigned)DRAY_DIALECT_SIZE_1_0);
-        return -1;
-    }
-    copy_struct(&p->dialect, sizeof(p->dialect), d, d->hdr.struct_size);
-    p->dialect.type_map = NULL; /* plugin memory; the SDK reads its own */
-    if ((p->dialect.modes & known) == 0) {
-        refuse(p, "supports no load mode; set upsert and/or append in its "
-                  "dialect");
-        return -1;
-    }
-    return 0;
+    plugin_refuse(p,
+                  "not a dray plugin: it exports no %s; build it with "
+                  "dray_add_plugin() and DRAY_PLUGIN_DEFINE()",
+                  DRAY_PLUGIN_ENTRY_V1_NAME);
 }
 
 static const struct plugin *find_named(const struct plugin_set *set,
@@ -466,48 +256,45 @@ static int inspect(struct plugin_set *set, struct plugin *p)
     memcpy(&entry, &sym, sizeof(entry));
     rc = entry(host_api(), &d);
     if (rc != DRAY_OK || d == NULL) {
-        refuse(p, "its entry point failed (%s)%s",
-               rc == DRAY_OK ? "no descriptor" : dray_status_name(rc),
-               rc == DRAY_E_ABI ? "; it may need a newer dray" : "");
+        plugin_refuse(p, "its entry point failed (%s)%s",
+                      rc == DRAY_OK ? "no descriptor" : dray_status_name(rc),
+                      rc == DRAY_E_ABI ? "; it may need a newer dray" : "");
         return -1;
     }
     p->abi_major = d->hdr.abi_major;
     p->abi_minor = d->hdr.abi_minor;
     if (d->hdr.abi_major != DRAY_ABI_MAJOR) {
-        refuse(p,
-               "its descriptor declares ABI %u.%u; this host supports ABI %d; "
-               "rebuild it against the dray SDK for ABI %d",
-               (unsigned)d->hdr.abi_major, (unsigned)d->hdr.abi_minor,
-               DRAY_ABI_MAJOR, DRAY_ABI_MAJOR);
+        plugin_refuse(
+            p,
+            "its descriptor declares ABI %u.%u; this host supports ABI %d; "
+            "rebuild it against the dray SDK for ABI %d",
+            (unsigned)d->hdr.abi_major, (unsigned)d->hdr.abi_minor,
+            DRAY_ABI_MAJOR, DRAY_ABI_MAJOR);
         return -1;
     }
-    if (d->hdr.struct_size < DRAY_PLUGIN_DESC_SIZE_1_0) {
-        refuse(p,
-               "its descriptor is %u bytes, smaller than ABI 1.0's %u; "
-               "rebuild it against the dray SDK",
-               (unsigned)d->hdr.struct_size,
-               (unsigned)DRAY_PLUGIN_DESC_SIZE_1_0);
+    if (plugin_require_size(p, "descriptor", d->hdr.struct_size,
+                            DRAY_PLUGIN_DESC_SIZE_1_0) != 0)
         return -1;
-    }
-    copy_struct(&desc, sizeof(desc), d, d->hdr.struct_size);
+    plugin_copy_struct(&desc, sizeof(desc), d, d->hdr.struct_size);
     p->min_host_minor = desc.min_host_abi_minor;
     if (desc.min_host_abi_minor > DRAY_ABI_MINOR) {
-        refuse(p,
-               "needs host ABI %d.%u or newer; this host supports ABI %d.%d; "
-               "upgrade dray, or rebuild the plugin against SDK ABI %d.%d",
-               DRAY_ABI_MAJOR, (unsigned)desc.min_host_abi_minor,
-               DRAY_ABI_MAJOR, DRAY_ABI_MINOR, DRAY_ABI_MAJOR, DRAY_ABI_MINOR);
+        plugin_refuse(
+            p,
+            "needs host ABI %d.%u or newer; this host supports ABI %d.%d; "
+            "upgrade dray, or rebuild the plugin against SDK ABI %d.%d",
+            DRAY_ABI_MAJOR, (unsigned)desc.min_host_abi_minor, DRAY_ABI_MAJOR,
+            DRAY_ABI_MINOR, DRAY_ABI_MAJOR, DRAY_ABI_MINOR);
         return -1;
     }
     if (desc.build_sig == NULL)
-        return describe_signature_difference(p, "(none)");
+        return plugin_refuse_signature(p, "(none)");
     if (strcmp(desc.build_sig, DRAY_BUILD_SIGNATURE) != 0)
-        return describe_signature_difference(p, desc.build_sig);
-    if (!valid_name(desc.name, 63)) {
-        refuse(p,
-               "has an invalid name '%s'; a plugin name is "
-               "[a-z][a-z0-9_]*, at most 63 characters",
-               desc.name ? desc.name : "(null)");
+        return plugin_refuse_signature(p, desc.build_sig);
+    if (!plugin_valid_name(desc.name, 63)) {
+        plugin_refuse(p,
+                      "has an invalid name '%s'; a plugin name is "
+                      "[a-z][a-z0-9_]*, at most 63 characters",
+                      desc.name ? desc.name : "(null)");
         return -1;
     }
     p->name = xstrdup(desc.name);
@@ -522,11 +309,12 @@ static int inspect(struct plugin_set *set, struct plugin *p)
     const struct plugin *first =
         find_named(set, p->name, (size_t)(p - set->items));
     if (first) {
-        refuse(p, "shadowed by %s", first->file);
+        plugin_refuse(p, "shadowed by %s", first->file);
         return -1;
     }
-    if (check_vtable(p, desc.vtable) != 0 ||
-        check_dialect(p, desc.dialect) != 0 || copy_options(p, &desc) != 0)
+    if (plugin_check_vtable(p, desc.vtable) != 0 ||
+        plugin_check_dialect(p, desc.dialect) != 0 ||
+        plugin_copy_options(p, &desc) != 0)
         return -1;
     return 0;
 }
@@ -545,7 +333,7 @@ static void run_on_load(struct plugin *p)
         if (err.cls == DRAY_OK)
             err.cls = st;
         msg = error_oneline(&err);
-        refuse(p, "on_load failed: %s", msg);
+        plugin_refuse(p, "on_load failed: %s", msg);
         free(msg);
     }
     error_release(&err);

@@ -89,6 +89,10 @@ static const struct dray_plugin_desc v_desc = {
 #if defined(VARIANT_BADMAJOR)
     .hdr = {sizeof(struct dray_plugin_desc), 2, 0},
 #endif
+#if defined(VARIANT_SMALLDESC)
+    /* As if the descriptor were cut short: a layout older than 1.0. */
+    .hdr = {16, DRAY_ABI_MAJOR, DRAY_ABI_MINOR},
+#endif
 #if defined(VARIANT_BADSIG)
     .build_sig = "abi1;ptr4;le",
 #endif

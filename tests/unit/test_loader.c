@@ -43,6 +43,9 @@ static const struct refusal refusals[] = {
     {"badmajor.so", NULL,
      "its descriptor declares ABI 2.0; this host supports ABI 1; rebuild it "
      "against the dray SDK for ABI 1"},
+    {"smalldesc.so", NULL,
+     "its descriptor is 16 bytes, smaller than ABI 1.0's 104; rebuild it "
+     "against the dray SDK"},
     {"badsig.so", NULL,
      "was built for 'abi1;ptr4;le' but this host is 'abi1;ptr8;le' (pointer "
      "size differs); rebuild it for this platform"},

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "options.h"
+#include "suggest.h"
 #include "unit.h"
 
 struct parse_case {
@@ -259,6 +260,11 @@ static void test_edit_distance(void)
     CHECK_INT(edit_distance("", "abc"), 3);
     CHECK_INT(edit_distance("kitten", "sitting"), 3);
     CHECK_INT(edit_distance("same", "same"), 0);
+    static const char *const keys[] = {"spool", "plugin_path", "destinations",
+                                       "routes"};
+    CHECK_STR(suggest_closest("destinatons", keys, 4), "destinations");
+    CHECK_STR(suggest_closest("rutes", keys, 4), "routes");
+    CHECK(suggest_closest("frobnicate", keys, 4) == NULL);
 }
 
 UNIT_MAIN(UNIT_CASE(test_parse_table), UNIT_CASE(test_ranges_and_reasons),
