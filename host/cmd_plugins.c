@@ -14,6 +14,20 @@ static json_t *json_str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A secret option's default is a secret too. */
+static json_t *default_json(const struct opt_spec *s)
+{
+    json_t *j;
+    char *shown;
+
+    if (s->default_value == NULL)
+        return json_null();
+    shown = opt_display(s, s->default_value);
+    j = json_string(shown);
+    free(shown);
+    return j ? j : json_null();
+}
+
 static json_t *options_json(const struct plugin *p)
 {
     json_t *arr = json_array();
@@ -27,7 +41,7 @@ static json_t *options_json(const struct plugin *p)
                             json_boolean(s->flags & DRAY_OPTF_REQUIRED));
         json_object_set_new(o, "secret",
                             json_boolean(s->flags & DRAY_OPTF_SECRET));
-        json_object_set_new(o, "default", json_str_or_null(s->default_value));
+        json_object_set_new(o, "default", default_json(s));
         json_object_set_new(o, "description", json_str_or_null(s->description));
         if (s->n_enum_values) {
             json_t *vals = json_array();
@@ -103,8 +117,11 @@ static void print_options(const struct plugin *p)
                s->description ? s->description : "");
         if (s->flags & DRAY_OPTF_REQUIRED)
             printf(" (required)");
-        if (s->default_value)
-            printf(" (default: %s)", s->default_value);
+        if (s->default_value) {
+            char *shown = opt_display(s, s->default_value);
+            printf(" (default: %s)", shown);
+            free(shown);
+        }
         if (s->n_enum_values) {
             printf(" (one of:");
             for (size_t k = 0; k < s->n_enum_values; k++)

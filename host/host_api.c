@@ -4,6 +4,7 @@
  */
 #include "host_api.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,19 +27,33 @@ void error_release(struct dray_error *err)
     error_init(err);
 }
 
+/* Messages are one line: a plugin's newlines become spaces, and a
+   trailing full stop goes. */
+static char *finish_line(struct strbuf *sb)
+{
+    for (size_t i = 0; i < sb->len; i++)
+        if (sb->buf[i] == '\n' || sb->buf[i] == '\r')
+            sb->buf[i] = ' ';
+    while (sb->len > 0 &&
+           (sb->buf[sb->len - 1] == ' ' || sb->buf[sb->len - 1] == '.'))
+        sb->buf[--sb->len] = '\0';
+    return strbuf_detach(sb);
+}
+
+static char *xstrdup_oneline(const char *msg)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    strbuf_adds(&sb, msg);
+    return finish_line(&sb);
+}
+
 static char *vformat_line(const char *fmt, va_list ap)
 {
     struct strbuf sb = STRBUF_INIT;
 
     strbuf_vaddf(&sb, fmt, ap);
-    /* Messages are one line; a plugin's newlines become spaces. */
-    for (size_t i = 0; i < sb.len; i++)
-        if (sb.buf[i] == '\n' || sb.buf[i] == '\r')
-            sb.buf[i] = ' ';
-    while (sb.len > 0 &&
-           (sb.buf[sb.len - 1] == ' ' || sb.buf[sb.len - 1] == '.'))
-        sb.buf[--sb.len] = '\0';
-    return strbuf_detach(&sb);
+    return finish_line(&sb);
 }
 
 static void api_error_vset(dray_error *err, dray_status cls, const char *code,
@@ -84,6 +99,21 @@ void error_setf(struct dray_error *err, dray_status cls, const char *fmt, ...)
     va_end(ap);
 }
 
+static void error_setf_code(struct dray_error *err, dray_status cls,
+                            const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    api_error_vset(err, cls, code, fmt, ap);
+    va_end(ap);
+}
+
+static char *one_line(const char *msg)
+{
+    return xstrdup_oneline(msg);
+}
+
 char *error_oneline(const struct dray_error *err)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -116,38 +146,86 @@ static void api_vlog(const dray_instance *inst, int32_t level, const char *fmt,
     log_vmsg(level, inst ? inst->who : "plugin", fmt, ap);
 }
 
+static void api_log_write(const dray_instance *inst, int32_t level,
+                          const char *msg, uint64_t len)
+{
+    if (msg == NULL || len > INT32_MAX)
+        return;
+    log_msg_who(level, inst ? inst->who : "plugin", msg, (size_t)len);
+}
+
+static void api_error_set_str(dray_error *err, dray_status cls,
+                              const char *code, const char *msg)
+{
+    if (msg != NULL)
+        error_setf_code(err, cls, code, "%s", msg);
+}
+
+static void api_error_detail_str(dray_error *err, const char *msg)
+{
+    if (err == NULL || msg == NULL)
+        return;
+    free(err->detail);
+    err->detail = one_line(msg);
+}
+
+static void api_error_hint_str(dray_error *err, const char *msg)
+{
+    if (err == NULL || msg == NULL)
+        return;
+    free(err->hint);
+    err->hint = one_line(msg);
+}
+
 /* ---- options ---- */
 
+/* The value of option name: NULL and *known = 0 when the table has no
+   such option. */
 static const struct opt_value *find_value(const dray_config *cfg,
-                                          const char *name)
+                                          const char *name, int *known)
 {
+    *known = 0;
     if (cfg == NULL || name == NULL)
         return NULL;
     for (size_t i = 0; i < cfg->n; i++)
-        if (strcmp(cfg->specs[i].name, name) == 0)
-            return &cfg->values[i];
+        if (strcmp(cfg->specs[i].name, name) == 0) {
+            *known = 1;
+            return cfg->values[i].set ? &cfg->values[i] : NULL;
+        }
     return NULL;
+}
+
+/* The common start of every cfg_* entry: 1 with *v set, or the result. */
+static int32_t lookup(const dray_config *cfg, const char *name,
+                      const struct opt_value **v)
+{
+    int known;
+
+    *v = find_value(cfg, name, &known);
+    if (!known)
+        return -2;
+    return *v ? 1 : 0;
 }
 
 static int32_t api_cfg_str(const dray_config *cfg, const char *name,
                            const char **out)
 {
-    const struct opt_value *v = find_value(cfg, name);
+    const struct opt_value *v;
+    int32_t rc = lookup(cfg, name, &v);
 
-    if (v == NULL || !v->set)
-        return 0;
-    if (out)
+    if (rc == 1 && out)
         *out = v->text;
-    return 1;
+    return rc;
 }
 
 static int32_t api_cfg_i64(const dray_config *cfg, const char *name,
                            int64_t *out)
 {
-    const struct opt_value *v = find_value(cfg, name);
+    const struct opt_value *v;
+    int32_t rc = lookup(cfg, name, &v);
 
-    if (v == NULL || !v->set)
-        return 0;
+    if (rc != 1)
+        return rc;
     switch (v->spec->type) {
     case DRAY_OPT_INT:
     case DRAY_OPT_SIZE:
@@ -163,10 +241,11 @@ static int32_t api_cfg_i64(const dray_config *cfg, const char *name,
 static int32_t api_cfg_bool(const dray_config *cfg, const char *name,
                             int32_t *out)
 {
-    const struct opt_value *v = find_value(cfg, name);
+    const struct opt_value *v;
+    int32_t rc = lookup(cfg, name, &v);
 
-    if (v == NULL || !v->set)
-        return 0;
+    if (rc != 1)
+        return rc;
     if (v->spec->type != DRAY_OPT_BOOL)
         return -1;
     if (out)
@@ -177,10 +256,11 @@ static int32_t api_cfg_bool(const dray_config *cfg, const char *name,
 static int32_t api_cfg_f64(const dray_config *cfg, const char *name,
                            double *out)
 {
-    const struct opt_value *v = find_value(cfg, name);
+    const struct opt_value *v;
+    int32_t rc = lookup(cfg, name, &v);
 
-    if (v == NULL || !v->set)
-        return 0;
+    if (rc != 1)
+        return rc;
     if (v->spec->type == DRAY_OPT_FLOAT) {
         if (out)
             *out = v->f64;
@@ -195,29 +275,31 @@ static int32_t api_cfg_f64(const dray_config *cfg, const char *name,
 }
 
 /* Copies at most what both sides know, the caller's header first. */
-static void fill_view(void *out, const void *full, uint32_t full_size)
+static int32_t fill_view(void *out, const void *full, uint32_t full_size)
 {
     struct dray_hdr *h = out;
     uint32_t n = h->struct_size < full_size ? h->struct_size : full_size;
 
-    if (n <= sizeof(struct dray_hdr))
-        return;
+    if (n < sizeof(struct dray_hdr))
+        return -1;
     memcpy((char *)out + sizeof(struct dray_hdr),
            (const char *)full + sizeof(struct dray_hdr),
            n - sizeof(struct dray_hdr));
+    return 0;
 }
 
-static void api_cfg_info(const dray_config *cfg, struct dray_config_info *out)
+static int32_t api_cfg_info(const dray_config *cfg,
+                            struct dray_config_info *out)
 {
     struct dray_config_info info = {DRAY_HDR_INIT(struct dray_config_info),
                                     NULL, NULL, 0, 0};
 
     if (out == NULL || cfg == NULL)
-        return;
+        return -1;
     info.destination = cfg->destination;
     info.plugin = cfg->plugin;
     info.mode = cfg->mode;
-    fill_view(out, &info, sizeof(info));
+    return fill_view(out, &info, sizeof(info));
 }
 
 /* ---- output ---- */
@@ -227,7 +309,11 @@ static dray_status api_output_write(dray_output *out, const void *data,
 {
     if (out == NULL || (data == NULL && len > 0))
         return DRAY_E_ABI;
-    if (out->limit && out->buf.len + len > out->limit)
+    /* A length past what memory could hold is a plugin bug (a -1 from a
+       failed read, say), not a request to grow. */
+    if (len >= SIZE_MAX / 2 - out->buf.len)
+        return DRAY_E_ABI;
+    if (out->limit && len > out->limit - out->buf.len)
         return DRAY_E_PERMANENT;
     strbuf_add(&out->buf, data, (size_t)len);
     return DRAY_OK;
@@ -242,14 +328,14 @@ static int32_t api_should_stop(const dray_instance *inst)
 
 /* ---- batch entries: thin checks around batch.c ---- */
 
-static void api_batch_info(const dray_batch *b, struct dray_batch_info *out)
+static int32_t api_batch_info(const dray_batch *b, struct dray_batch_info *out)
 {
     struct dray_batch_info info;
 
     if (b == NULL || out == NULL)
-        return;
+        return -1;
     batch_get_info(b, &info);
-    fill_view(out, &info, sizeof(info));
+    return fill_view(out, &info, sizeof(info));
 }
 
 static int32_t api_schema_node(const dray_batch *b, int32_t index,
@@ -259,18 +345,18 @@ static int32_t api_schema_node(const dray_batch *b, int32_t index,
 
     if (b == NULL || out == NULL || batch_get_node(b, index, &node) != 0)
         return -1;
-    fill_view(out, &node, sizeof(node));
-    return 0;
+    return fill_view(out, &node, sizeof(node));
 }
 
-static void api_record_meta(const dray_record *r, struct dray_record_meta *out)
+static int32_t api_record_meta(const dray_record *r,
+                               struct dray_record_meta *out)
 {
     struct dray_record_meta meta;
 
     if (r == NULL || out == NULL)
-        return;
+        return -1;
     record_get_meta(r, &meta);
-    fill_view(out, &meta, sizeof(meta));
+    return fill_view(out, &meta, sizeof(meta));
 }
 
 static int32_t api_record_value(const dray_record *r, int32_t node,
@@ -280,8 +366,25 @@ static int32_t api_record_value(const dray_record *r, int32_t node,
 
     if (r == NULL || out == NULL || record_get_value(r, node, &v) != 0)
         return -1;
-    fill_view(out, &v, sizeof(v));
-    return 0;
+    return fill_view(out, &v, sizeof(v));
+}
+
+static dray_status api_reject_record(dray_batch *b, const dray_record *r,
+                                     const char *table, const char *reason)
+{
+    if (b == NULL || r == NULL)
+        return DRAY_E_ABI;
+    batch_reject(b, r, table, reason);
+    return DRAY_OK;
+}
+
+static dray_status api_report_rows(dray_batch *b, const char *table,
+                                   int64_t rows)
+{
+    if (b == NULL || table == NULL || rows < 0)
+        return DRAY_E_ABI;
+    batch_report_rows(b, table, rows);
+    return DRAY_OK;
 }
 
 static const struct dray_host_api the_host_api = {
@@ -291,9 +394,13 @@ static const struct dray_host_api the_host_api = {
     .caps_known = DRAY_CAP_KNOWN_1_0,
     .log_enabled = api_log_enabled,
     .vlog = api_vlog,
+    .log_write = api_log_write,
     .error_vset = api_error_vset,
     .error_vdetail = api_error_vdetail,
     .error_vhint = api_error_vhint,
+    .error_set_str = api_error_set_str,
+    .error_detail_str = api_error_detail_str,
+    .error_hint_str = api_error_hint_str,
     .error_retry_after = api_error_retry_after,
     .cfg_str = api_cfg_str,
     .cfg_i64 = api_cfg_i64,
@@ -309,8 +416,8 @@ static const struct dray_host_api the_host_api = {
     .record_json = record_json,
     .record_meta = api_record_meta,
     .record_value = api_record_value,
-    .reject_record = batch_reject,
-    .report_rows = batch_report_rows,
+    .reject_record = api_reject_record,
+    .report_rows = api_report_rows,
     .output_write = api_output_write,
     .should_stop = api_should_stop,
 };

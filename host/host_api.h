@@ -25,8 +25,8 @@ void error_release(struct dray_error *err);
 /* Sets an error from the host side. */
 void error_setf(struct dray_error *err, dray_status cls, const char *fmt, ...)
     DRAY_PRINTF(3, 4);
-/* "message (detail); hint" on one line, malloc'd. A status without message
-   reads "<plugin> returned E_X without a message". */
+/* "message (detail); hint" on one line, malloc'd. An error without a
+   message reads "failed with E_X and no message". */
 char *error_oneline(const struct dray_error *err);
 
 struct dray_config {

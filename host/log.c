@@ -52,6 +52,9 @@ void log_init_from_env(void)
     current_level = level;
 }
 
+static void log_msg_fmt(int32_t level, const char *who, const char *fmt, ...)
+    DRAY_PRINTF(3, 4);
+
 void log_vmsg(int32_t level, const char *who, const char *fmt, va_list ap)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -78,11 +81,37 @@ void log_vmsg(int32_t level, const char *who, const char *fmt, va_list ap)
     strbuf_release(&sb);
 }
 
+static void log_vmsg_s(int32_t level, const char *who, const char *text)
+{
+    log_msg_fmt(level, who, "%s", text);
+}
+
 void log_msg(int32_t level, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     log_vmsg(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_msg_who(int32_t level, const char *who, const char *msg, size_t len)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    if (level > current_level)
+        return;
+    strbuf_add(&sb, msg, len);
+    /* Through "%s" so that a '%' in msg is text, not a directive. */
+    log_vmsg_s(level, who, sb.buf);
+    strbuf_release(&sb);
+}
+
+static void log_msg_fmt(int32_t level, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(level, who, fmt, ap);
     va_end(ap);
 }

@@ -3,6 +3,7 @@
 #define DRAY_HOST_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "dray/dray_plugin.h"
 
@@ -17,6 +18,8 @@ void log_init_from_env(void);
 /* who is a prefix such as "destination 'lake' (s3)", or NULL. */
 void log_vmsg(int32_t level, const char *who, const char *fmt, va_list ap);
 void log_msg(int32_t level, const char *fmt, ...) DRAY_PRINTF(2, 3);
+/* msg is len bytes of plain text, not a format. */
+void log_msg_who(int32_t level, const char *who, const char *msg, size_t len);
 
 #define log_error(...) log_msg(DRAY_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(DRAY_LOG_WARN, __VA_ARGS__)

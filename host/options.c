@@ -253,6 +253,18 @@ static const struct opt_spec *closest_spec(const struct opt_spec *specs,
     return best;
 }
 
+/* A PATH option's relative value resolves against the config's folder. */
+static char *resolve_path(const struct opt_spec *spec, const char *value,
+                          const char *base_dir)
+{
+    if (!(spec->flags & DRAY_OPTF_PATH) || base_dir == NULL ||
+        value[0] == '/' || value[0] == '\0')
+        return xstrdup(value);
+    if (strncmp(value, "./", 2) == 0)
+        value += 2;
+    return xasprintf("%s/%s", base_dir, value);
+}
+
 int opt_bind(const struct opt_spec *specs, size_t n_specs,
              const struct config_destination *dest, const char *file,
              const char *base_dir, struct opt_value **values,
@@ -296,13 +308,7 @@ int opt_bind(const struct opt_spec *specs, size_t n_specs,
             continue;
         }
         vals[i].set = 1;
-        if ((specs[i].flags & DRAY_OPTF_PATH) && base_dir &&
-            o->value[0] != '/' && o->value[0] != '\0')
-            vals[i].text = xasprintf(
-                "%s/%s", base_dir,
-                strncmp(o->value, "./", 2) == 0 ? o->value + 2 : o->value);
-        else
-            vals[i].text = xstrdup(o->value);
+        vals[i].text = resolve_path(&specs[i], o->value, base_dir);
         vals[i].mark = o->mark;
     }
 
@@ -316,7 +322,8 @@ int opt_bind(const struct opt_spec *specs, size_t n_specs,
                           &reason) == 0) {
                 vals[i].set = 1;
                 vals[i].from_default = 1;
-                vals[i].text = xstrdup(specs[i].default_value);
+                vals[i].text =
+                    resolve_path(&specs[i], specs[i].default_value, base_dir);
             }
         } else if (specs[i].flags & DRAY_OPTF_REQUIRED) {
             opt_add_location(errors, file, dest->mark);
@@ -401,17 +408,19 @@ static char *mask_keyvalue(const char *s)
     return strbuf_detach(&sb);
 }
 
-/* Masks the password of scheme://user:password@host/...?password=... */
+/*
+ * Masks the password of scheme://user:password@host/...?password=...
+ * Passwords are often written unencoded, so the user info runs to the last
+ * '@' of the whole string: a '/', '?' or '#' in a password must not end it.
+ * That may mask too much of an odd query, never too little.
+ */
 static char *mask_uri(const char *s)
 {
     struct strbuf sb = STRBUF_INIT;
     const char *auth = strstr(s, "://") + 3;
-    const char *end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
+    const char *at = strrchr(auth, '@');
+    const char *p = auth;
 
-    for (const char *q = auth; q < end; q++)
-        if (*q == '@')
-            at = q; /* the last '@' ends the user info */
     strbuf_add(&sb, s, (size_t)(auth - s));
     if (at) {
         const char *colon = memchr(auth, ':', (size_t)(at - auth));
@@ -421,10 +430,9 @@ static char *mask_uri(const char *s)
         } else {
             strbuf_add(&sb, auth, (size_t)(at - auth));
         }
-        auth = at;
+        p = at;
     }
     /* The rest, masking password= query parameters. */
-    const char *p = auth;
     const char *query = strchr(p, '?');
     if (query == NULL) {
         strbuf_adds(&sb, p);

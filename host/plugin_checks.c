@@ -13,6 +13,10 @@
 #include "options.h"
 #include "strbuf.h"
 
+/* Limits on what a descriptor may declare (docs/ABI.md). */
+#define MAX_OPTIONS 1024
+#define MAX_OPTION_SIZE 4096
+
 void plugin_refuse(struct plugin *p, const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -88,11 +92,17 @@ int plugin_copy_options(struct plugin *p, const struct dray_plugin_desc *d)
 {
     if (d->n_options == 0)
         return 0;
-    if (d->options == NULL || d->option_size < DRAY_OPTION_SIZE_1_0) {
+    /* Bounds before reading: a corrupt table must not crash the listing. */
+    if (d->options == NULL || d->n_options > MAX_OPTIONS ||
+        d->option_size < DRAY_OPTION_SIZE_1_0 ||
+        d->option_size > MAX_OPTION_SIZE) {
         plugin_refuse(p,
-                      "has an invalid option table (option_size %u, ABI 1.0 "
-                      "needs at least %u); rebuild it against the dray SDK",
-                      (unsigned)d->option_size, (unsigned)DRAY_OPTION_SIZE_1_0);
+                      "has an invalid option table (%u options of %u bytes; "
+                      "ABI 1.0 allows up to %u options of %u to %u bytes); "
+                      "rebuild it against the dray SDK",
+                      (unsigned)d->n_options, (unsigned)d->option_size,
+                      (unsigned)MAX_OPTIONS, (unsigned)DRAY_OPTION_SIZE_1_0,
+                      (unsigned)MAX_OPTION_SIZE);
         return -1;
     }
     p->options = xcalloc(d->n_options, sizeof(*p->options));
@@ -181,11 +191,15 @@ int plugin_check_vtable(struct plugin *p, const struct dray_plugin_vtable *vt)
         plugin_refuse(p, "has no vtable; set .vtable in its descriptor");
         return -1;
     }
-    /* Enough to hold the required callbacks. */
-    if (plugin_require_size(
-            p, "vtable", vt->hdr.struct_size,
-            (uint32_t)(offsetof(struct dray_plugin_vtable, load_batch) +
-                       sizeof(vt->load_batch))) != 0)
+    if (vt->hdr.abi_major != DRAY_ABI_MAJOR) {
+        plugin_refuse(p,
+                      "its vtable declares ABI %u; rebuild it against the "
+                      "dray SDK for ABI %d",
+                      (unsigned)vt->hdr.abi_major, DRAY_ABI_MAJOR);
+        return -1;
+    }
+    if (plugin_require_size(p, "vtable", vt->hdr.struct_size,
+                            DRAY_PLUGIN_VTABLE_SIZE_1_0) != 0)
         return -1;
     plugin_copy_struct(&p->vt, sizeof(p->vt), vt, vt->hdr.struct_size);
     if (p->vt.create == NULL || p->vt.destroy == NULL ||
@@ -219,11 +233,35 @@ int plugin_check_dialect(struct plugin *p, const struct dray_dialect *d)
         plugin_refuse(p, "has no dialect; set .dialect in its descriptor");
         return -1;
     }
+    if (d->hdr.abi_major != DRAY_ABI_MAJOR) {
+        plugin_refuse(p,
+                      "its dialect declares ABI %u; rebuild it against the "
+                      "dray SDK for ABI %d",
+                      (unsigned)d->hdr.abi_major, DRAY_ABI_MAJOR);
+        return -1;
+    }
     if (plugin_require_size(p, "dialect", d->hdr.struct_size,
                             DRAY_DIALECT_SIZE_1_0) != 0)
         return -1;
     plugin_copy_struct(&p->dialect, sizeof(p->dialect), d, d->hdr.struct_size);
     p->dialect.type_map = NULL; /* plugin memory; the SDK reads its own */
+    if (p->dialect.nesting < DRAY_NEST_FLATTEN ||
+        p->dialect.nesting > DRAY_NEST_DOCUMENT ||
+        p->dialect.split_rule < DRAY_SPLIT_RENAME ||
+        p->dialect.split_rule > DRAY_SPLIT_KEEP ||
+        p->dialect.ident_case < DRAY_CASE_PRESERVE ||
+        p->dialect.ident_case > DRAY_CASE_UPPER ||
+        p->dialect.ident_unit < DRAY_IDENT_BYTES ||
+        p->dialect.ident_unit > DRAY_IDENT_CHARS ||
+        p->dialect.max_record_bytes < 0) {
+        plugin_refuse(p,
+                      "has a dialect with a value this host does not know "
+                      "(nesting %d, split rule %d, case %d, unit %d); "
+                      "rebuild it against the dray SDK",
+                      (int)p->dialect.nesting, (int)p->dialect.split_rule,
+                      (int)p->dialect.ident_case, (int)p->dialect.ident_unit);
+        return -1;
+    }
     if ((p->dialect.modes & known) == 0) {
         plugin_refuse(p,
                       "supports no load mode; set upsert and/or append in its "

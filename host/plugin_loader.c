@@ -8,6 +8,7 @@
 #include "plugin_loader.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,6 +38,31 @@ static char *path_join(const char *dir, const char *name)
     if (n > 0 && dir[n - 1] == '/')
         return xasprintf("%s%s", dir, name);
     return xasprintf("%s/%s", dir, name);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_char_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))
+            return 0; /* overlong, or a surrogate */
+        return 3;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+            (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
 }
 
 char *plugins_builtin_dir(void)
@@ -150,6 +176,7 @@ static int open_library(struct plugin *p)
 {
     lt_dladvise advise;
     lt_dlhandle h = NULL;
+    void *probe;
     const char *why = NULL;
     int elf = has_elf_magic(p->file);
 
@@ -164,6 +191,25 @@ static int open_library(struct plugin *p)
         return -1;
     }
     pthread_mutex_lock(&loader_lock);
+    /*
+     * libltdl opens with lazy binding and replaces the dynamic loader's
+     * message with "file not found". Opening the file first with RTLD_NOW
+     * binds every symbol now (a plugin whose library lacks a function is
+     * refused here, not killed at its first call) and keeps dlerror()'s
+     * words; libltdl then finds the object already mapped and bound.
+     */
+    probe = dlopen(p->file, RTLD_NOW | RTLD_LOCAL);
+    if (probe == NULL) {
+        why = dlerror();
+        char *copy = xstrdup(why ? why : "unknown error");
+        pthread_mutex_unlock(&loader_lock);
+        plugin_refuse(p,
+                      "cannot be loaded: %s; install the libraries it needs or "
+                      "rebuild it",
+                      copy);
+        free(copy);
+        return -1;
+    }
     if (lt_dladvise_init(&advise) == 0) {
         /* Local symbols: two plugins that bundle different copies of a
            library must not resolve against each other. */
@@ -175,6 +221,7 @@ static int open_library(struct plugin *p)
     } else {
         why = lt_dlerror();
     }
+    dlclose(probe);
     if (h != NULL) {
         const lt_dlinfo *info = lt_dlgetinfo(h);
         if (info && !info->is_symlocal)
@@ -184,10 +231,7 @@ static int open_library(struct plugin *p)
     char *why_copy = xstrdup(why ? why : "unknown error");
     pthread_mutex_unlock(&loader_lock);
     if (h == NULL) {
-        plugin_refuse(p,
-                      "cannot be loaded: %s; install the libraries it needs or "
-                      "rebuild it",
-                      why_copy);
+        plugin_refuse(p, "cannot be loaded by libltdl: %s", why_copy);
         free(why_copy);
         return -1;
     }
@@ -232,21 +276,67 @@ static void refuse_without_entry(struct plugin *p)
 static const struct plugin *find_named(const struct plugin_set *set,
                                        const char *name, size_t before)
 {
-    for (size_t i = 0; i < before; i++)
-        if (set->items[i].name && strcmp(set->items[i].name, name) == 0)
-            return &set->items[i];
+    for (size_t i = 0; i < before; i++) {
+        const struct plugin *q = &set->items[i];
+        if ((q->name && strcmp(q->name, name) == 0) ||
+            (q->name == NULL && q->claimed && strcmp(q->claimed, name) == 0))
+            return q;
+    }
     return NULL;
 }
 
 /* Entry point, descriptor checks and copies; on_load is separate. */
+/* The name a file claims before its descriptor can be read: its stem. */
+static void claim_stem(struct plugin *p)
+{
+    const char *base = strrchr(p->file, '/');
+    size_t n;
+
+    base = base ? base + 1 : p->file;
+    n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".so") == 0)
+        n -= 3;
+    free(p->claimed);
+    p->claimed = xmalloc(n + 1);
+    memcpy(p->claimed, base, n);
+    p->claimed[n] = '\0';
+}
+
+/* Plugin strings shown to people: valid UTF-8 without control characters,
+   at most max bytes; anything else becomes '?'. */
+static char *dup_text(const char *s, size_t max)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (s == NULL)
+        return NULL;
+    while (*u && sb.len < max) {
+        size_t n = utf8_char_len(u);
+        if (n == 0 || *u < 0x20 || *u == 0x7f) {
+            strbuf_addch(&sb, '?');
+            u++;
+            continue;
+        }
+        strbuf_add(&sb, u, n);
+        u += n;
+    }
+    return strbuf_detach(&sb);
+}
+
+/* Entry point, descriptor checks and copies; on_load is separate. The
+   checks run in the order that can be trusted: major and size first, then
+   the name (so a broken file still claims it), then everything else. */
 static int inspect(struct plugin_set *set, struct plugin *p)
 {
     dray_plugin_entry_v1_fn entry;
     const struct dray_plugin_desc *d = NULL;
     struct dray_plugin_desc desc;
+    const struct plugin *first;
     int32_t rc;
     void *sym = find_symbol(p, DRAY_PLUGIN_ENTRY_V1_NAME);
 
+    claim_stem(p);
     if (sym == NULL) {
         refuse_without_entry(p);
         return -1;
@@ -276,6 +366,29 @@ static int inspect(struct plugin_set *set, struct plugin *p)
                             DRAY_PLUGIN_DESC_SIZE_1_0) != 0)
         return -1;
     plugin_copy_struct(&desc, sizeof(desc), d, d->hdr.struct_size);
+    if (!plugin_valid_name(desc.name, 63)) {
+        char *shown = dup_text(desc.name ? desc.name : "(null)", 80);
+        plugin_refuse(p,
+                      "has an invalid name '%s'; a plugin name is "
+                      "[a-z][a-z0-9_]*, at most 63 characters",
+                      shown);
+        free(shown);
+        return -1;
+    }
+    p->name = xstrdup(desc.name);
+    p->version = dup_text(desc.version, 64);
+    p->vendor = dup_text(desc.vendor, 128);
+    p->license = dup_text(desc.license, 128);
+    p->description = dup_text(desc.description, 1024);
+    p->caps = desc.caps;
+
+    /* The first file that declares a name owns it, loaded or not: a broken
+       override must not let another file take its place silently. */
+    first = find_named(set, p->name, (size_t)(p - set->items));
+    if (first) {
+        plugin_refuse(p, "shadowed by %s", first->file);
+        return -1;
+    }
     p->min_host_minor = desc.min_host_abi_minor;
     if (desc.min_host_abi_minor > DRAY_ABI_MINOR) {
         plugin_refuse(
@@ -290,28 +403,6 @@ static int inspect(struct plugin_set *set, struct plugin *p)
         return plugin_refuse_signature(p, "(none)");
     if (strcmp(desc.build_sig, DRAY_BUILD_SIGNATURE) != 0)
         return plugin_refuse_signature(p, desc.build_sig);
-    if (!plugin_valid_name(desc.name, 63)) {
-        plugin_refuse(p,
-                      "has an invalid name '%s'; a plugin name is "
-                      "[a-z][a-z0-9_]*, at most 63 characters",
-                      desc.name ? desc.name : "(null)");
-        return -1;
-    }
-    p->name = xstrdup(desc.name);
-    p->version = xstrdup_or_null(desc.version);
-    p->vendor = xstrdup_or_null(desc.vendor);
-    p->license = xstrdup_or_null(desc.license);
-    p->description = xstrdup_or_null(desc.description);
-    p->caps = desc.caps;
-
-    /* The first file that declares a name owns it, loaded or not: a broken
-       override must not let another file take its place silently. */
-    const struct plugin *first =
-        find_named(set, p->name, (size_t)(p - set->items));
-    if (first) {
-        plugin_refuse(p, "shadowed by %s", first->file);
-        return -1;
-    }
     if (plugin_check_vtable(p, desc.vtable) != 0 ||
         plugin_check_dialect(p, desc.dialect) != 0 ||
         plugin_copy_options(p, &desc) != 0)
@@ -319,24 +410,70 @@ static int inspect(struct plugin_set *set, struct plugin *p)
     return 0;
 }
 
+/*
+ * Files whose on_load ran in this process, so that loading a file in a
+ * second plugin set runs it once, and on_unload runs when the last set
+ * that uses the file lets go.
+ */
+struct loaded_file {
+    char *path;
+    int users;
+    void (*on_unload)(void);
+};
+static struct loaded_file *loaded_files;
+static size_t n_loaded_files;
+
+static struct loaded_file *find_loaded(const char *path)
+{
+    for (size_t i = 0; i < n_loaded_files; i++)
+        if (strcmp(loaded_files[i].path, path) == 0)
+            return &loaded_files[i];
+    return NULL;
+}
+
 static void run_on_load(struct plugin *p)
 {
+    struct loaded_file *lf = find_loaded(p->file);
     struct dray_error err;
     dray_status st;
     char *msg;
 
-    if (p->vt.on_load == NULL)
+    if (lf != NULL && lf->users > 0) {
+        lf->users++;
         return;
-    error_init(&err);
-    st = p->vt.on_load(host_api(), &err);
-    if (st != DRAY_OK) {
-        if (err.cls == DRAY_OK)
-            err.cls = st;
-        msg = error_oneline(&err);
-        plugin_refuse(p, "on_load failed: %s", msg);
-        free(msg);
     }
-    error_release(&err);
+    if (p->vt.on_load != NULL) {
+        error_init(&err);
+        st = p->vt.on_load(host_api(), &err);
+        if (st != DRAY_OK) {
+            if (err.cls == DRAY_OK)
+                err.cls = st;
+            msg = error_oneline(&err);
+            plugin_refuse(p, "on_load failed: %s", msg);
+            free(msg);
+            error_release(&err);
+            return;
+        }
+        error_release(&err);
+    }
+    if (lf == NULL) {
+        loaded_files = xrealloc(loaded_files,
+                                (n_loaded_files + 1) * sizeof(*loaded_files));
+        lf = &loaded_files[n_loaded_files++];
+        lf->path = xstrdup(p->file);
+    }
+    lf->users = 1;
+    lf->on_unload = p->vt.on_unload;
+}
+
+static void release_loaded(const char *path)
+{
+    struct loaded_file *lf = find_loaded(path);
+
+    if (lf == NULL || lf->users == 0)
+        return;
+    if (--lf->users == 0 && lf->on_unload)
+        lf->on_unload();
 }
 
 static int already_loaded(const struct plugin_set *set, const char *real)
@@ -347,30 +484,43 @@ static int already_loaded(const struct plugin_set *set, const char *real)
     return 0;
 }
 
+/* Loading is one file at a time in a process: entry points and on_load
+   run single-threaded, as the ABI promises. */
+static pthread_mutex_t discover_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void forget_plugin_memory(struct plugin *p)
+{
+    /* A refused file is unmapped: nothing may point into it. */
+    memset(&p->vt, 0, sizeof(p->vt));
+    memset(&p->dialect, 0, sizeof(p->dialect));
+    close_handle(p);
+}
+
 const struct plugin *plugins_load_file(struct plugin_set *set, const char *path)
 {
     char *real = realpath(path, NULL);
     struct plugin *p;
 
+    pthread_mutex_lock(&discover_lock);
     if (real != NULL && already_loaded(set, real)) {
         free(real);
+        pthread_mutex_unlock(&discover_lock);
         return NULL;
     }
     p = append_plugin(set, real ? real : path);
     free(real);
-    if (open_library(p) != 0)
-        return p;
-    if (inspect(set, p) != 0) {
-        close_handle(p);
-        return p;
+    if (open_library(p) == 0) {
+        if (inspect(set, p) == 0)
+            run_on_load(p);
+        if (p->status != PLUGIN_OK)
+            forget_plugin_memory(p);
+        else
+            log_debug("loaded plugin '%s' %s from %s", p->name,
+                      p->version ? p->version : "", p->file);
+    } else if (p->claimed == NULL) {
+        claim_stem(p);
     }
-    run_on_load(p);
-    if (p->status != PLUGIN_OK) {
-        close_handle(p);
-        return p;
-    }
-    log_debug("loaded plugin '%s' %s from %s", p->name,
-              p->version ? p->version : "", p->file);
+    pthread_mutex_unlock(&discover_lock);
     return p;
 }
 
@@ -466,9 +616,12 @@ size_t plugin_cap_names(uint64_t caps, const char **names, size_t max)
 
 static void free_plugin(struct plugin *p)
 {
-    if (p->handle && p->status == PLUGIN_OK && p->vt.on_unload)
-        p->vt.on_unload();
-    close_handle(p);
+    /* A loaded plugin stays mapped until the process ends: libraries with
+       threads or atexit handlers crash when unmapped early. */
+    if (p->status == PLUGIN_OK)
+        release_loaded(p->file);
+    else
+        close_handle(p);
     for (size_t i = 0; i < p->n_options; i++) {
         struct opt_spec *s = &p->options[i];
         free(s->name);
@@ -481,6 +634,7 @@ static void free_plugin(struct plugin *p)
     free(p->options);
     free(p->file);
     free(p->name);
+    free(p->claimed);
     free(p->version);
     free(p->vendor);
     free(p->license);

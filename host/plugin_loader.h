@@ -20,8 +20,10 @@
 enum { PLUGIN_OK = 0, PLUGIN_REFUSED = 1 };
 
 struct plugin {
-    char *file; /* absolute path */
-    char *name; /* NULL when refused before the name was known */
+    char *file;    /* absolute path */
+    char *name;    /* NULL when refused before the name was known */
+    char *claimed; /* the file's stem, claimed as a name when the
+                      descriptor could not be read */
     char *version, *vendor, *license, *description;
     int abi_major, abi_minor; /* what it was built with; 0.0 if unknown */
     int min_host_minor;
@@ -60,8 +62,9 @@ void plugins_discover(struct plugin_set *set);
 const struct plugin *plugins_load_file(struct plugin_set *set,
                                        const char *path);
 
-/* The usable plugin of that name, or the refused one that claimed it, or
-   NULL when no file declared it. */
+/* The first file that declared (or, unreadable, claimed by its file name)
+   that name, usable or refused; NULL when none did. Pointers into the set
+   stay valid until the next load into it. */
 const struct plugin *plugins_find(const struct plugin_set *set,
                                   const char *name);
 

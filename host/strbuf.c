@@ -1,6 +1,7 @@
 /* Growable strings and checked allocation for the host. */
 #include "strbuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static void strbuf_grow(struct strbuf *sb, size_t extra)
 {
     size_t need = sb->len + extra + 1;
 
-    if (need < sb->len) {
+    if (extra >= SIZE_MAX - sb->len) {
         fputs("dray: string too large\n", stderr);
         abort();
     }

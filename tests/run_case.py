@@ -29,6 +29,11 @@ import sys
 import tempfile
 
 
+KNOWN_EXPECTATIONS = {
+    "exit", "stdout", "stderr", "stdout-contains", "stderr-contains",
+    "stdout-lacks", "stderr-lacks", "stdout-json", "stderr-json"}
+
+
 def parse(path):
     sections, name, lines, desc = [], None, [], ""
     with open(path, encoding="utf-8") as f:
@@ -117,8 +122,12 @@ def main():
                 f.write(body + ("\n" if body else ""))
         elif name == "run":
             command = body.strip()
-        else:
+        elif name in KNOWN_EXPECTATIONS:
             expect[name] = body
+        else:
+            print(f"FAIL {os.path.basename(a.case)}: unknown section [{name}]")
+            print("0 passed, 1 failed")
+            return 1
 
     failures = []
     if command is None:

@@ -4,7 +4,8 @@ set -u
 src=$1
 passed=0 failed=0
 for pair in jansson:libjansson-dev ltdl:libltdl-dev yaml:libyaml-dev \
-            pq:libpq-dev curl:libcurl4-openssl-dev odbc:unixodbc-dev; do
+            pq:libpq-dev curl:libcurl4-openssl-dev odbc:unixodbc-dev \
+            openssl:libssl-dev zlib:zlib1g-dev; do
   dep=${pair%%:*} pkg=${pair#*:}
   tmp=$(mktemp -d)
   if out=$(cmake -S "$src" -B "$tmp" -DDRAY_PRETEND_MISSING="$dep" 2>&1); then

@@ -7,6 +7,7 @@
 set -u
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
+sanitize=${3:-} # compiler flags of a sanitized build, else empty
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
@@ -51,7 +52,8 @@ check "no internal header installed" \
 
 # The three lines.
 if cmake -S "$src/examples/plugin-hello" -B "$tmp/hello" \
-     -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/hello.log" 2>&1 &&
+     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$sanitize" \
+     -DCMAKE_MODULE_LINKER_FLAGS="$sanitize" >"$tmp/hello.log" 2>&1 &&
    cmake --build "$tmp/hello" >>"$tmp/hello.log" 2>&1; then
   ok
 else
@@ -77,9 +79,11 @@ destinations:
     plugin: hello
     options: {path: "$tmp/out"}
 YAML
-check "dray check accepts hello from plugin_path" \
-  "$prefix/bin/dray" check -c "$tmp/cfg/dray.yml" >"$tmp/check.log" 2>&1 ||
-  cat "$tmp/check.log"
+if "$prefix/bin/dray" check -c "$tmp/cfg/dray.yml" >"$tmp/check.log" 2>&1; then
+  ok
+else
+  cat "$tmp/check.log"; fail "dray check accepts hello from plugin_path"
+fi
 out=$("$prefix/bin/dray" plugins -c "$tmp/cfg/dray.yml" --json)
 check "plugin_path finds hello" \
   test "$(plugin_status hello <<<"$out")" = "ok $so"
@@ -92,12 +96,14 @@ rm "$prefix/lib/dray/plugins/hello.so"
 
 # pkg-config alone is enough too.
 mkdir -p "$tmp/pc"
-if PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc -shared -fPIC -std=c11 \
+# shellcheck disable=SC2086 # $sanitize is a list of flags
+if PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc -shared -fPIC -std=c11 $sanitize \
      -D_POSIX_C_SOURCE=200809L \
      $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags dray-sdk) \
      "$src/examples/plugin-hello/hello.c" -o "$tmp/pc/hello.so" \
      $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --libs dray-sdk) \
      -Wl,--version-script="$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=plugin_version_script dray-sdk)" \
+     -Wl,-z,defs -Wl,-z,now \
      2>"$tmp/pc.log"; then
   out=$(DRAY_PLUGIN_PATH=$tmp/pc "$prefix/bin/dray" plugins --json)
   check "a pkg-config build loads" \

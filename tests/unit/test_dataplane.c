@@ -309,7 +309,11 @@ static void test_validate_and_options(void)
     CHECK_INT(h->cfg_f64(cfg, "ratio", &f), 1);
     CHECK(f == 0.5);
     CHECK_INT(h->cfg_str(cfg, "password", &s), 0);
-    CHECK_INT(h->cfg_str(cfg, "no_such_option", &s), 0);
+    CHECK_INT(h->cfg_str(cfg, "no_such_option", &s), -2);
+    CHECK_INT(h->cfg_str(cfg, "buffer", &s), 1); /* any type as text */
+    CHECK_STR(s, "1MiB");
+    CHECK_INT(h->cfg_f64(cfg, "max_rows", &f), 1);
+    CHECK_INT(h->cfg_i64(cfg, "ratio", &i), -1);
     CHECK_INT(h->cfg_bool(cfg, "out_dir", &bo), -1);
     struct dray_config_info info = DRAY_VIEW_INIT(struct dray_config_info);
     h->cfg_info(cfg, &info);

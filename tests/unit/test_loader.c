@@ -3,6 +3,7 @@
  * refusal with its exact reason, shadowing, and a refused file never
  * stopping the others.
  */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@ static const struct refusal refusals[] = {
     {"v2only.so", NULL,
      "targets ABI 2; this host supports ABI 1; rebuild it against the dray "
      "SDK for ABI 1, or use a dray that supports ABI 2"},
-    {"newminor.so", NULL,
+    {"newminor.so", "newminor",
      "needs host ABI 1.1 or newer; this host supports ABI 1.0; upgrade dray, "
      "or rebuild the plugin against SDK ABI 1.0"},
     {"badmajor.so", NULL,
@@ -46,7 +47,7 @@ static const struct refusal refusals[] = {
     {"smalldesc.so", NULL,
      "its descriptor is 16 bytes, smaller than ABI 1.0's 104; rebuild it "
      "against the dray SDK"},
-    {"badsig.so", NULL,
+    {"badsig.so", "badsig",
      "was built for 'abi1;ptr4;le' but this host is 'abi1;ptr8;le' (pointer "
      "size differs); rebuild it for this platform"},
     {"onloadfail.so", "onloadfail",
@@ -78,6 +79,126 @@ static void test_each_refusal_exact(void)
         plugins_release(&set);
         free(path);
     }
+}
+
+static const struct refusal more_refusals[] = {
+    {"novtable.so", "novtable", "has no vtable; set .vtable in its descriptor"},
+    {"nodialect.so", "nodialect",
+     "has no dialect; set .dialect in its descriptor"},
+    {"nomodes.so", "nomodes",
+     "supports no load mode; set upsert and/or append in its dialect"},
+    {"badnest.so", "badnest",
+     "has a dialect with a value this host does not know (nesting 9, split "
+     "rule 0, case 0, unit 0); rebuild it against the dray SDK"},
+    {"capnocb.so", "capnocb",
+     "claims capability 'readback' but has no 'readback' callback"},
+    {"hugeopts.so", "hugeopts",
+     "has an invalid option table (100000 options of 56 bytes; ABI 1.0 "
+     "allows up to 1024 options of 56 to 4096 bytes); rebuild it against the "
+     "dray SDK"},
+    {"dupopt.so", "dupopt", "declares option 'dsn' twice"},
+    {"badoptname.so", "badoptname",
+     "has an option with an invalid name 'Batch-Rows'; option names are "
+     "[a-z][a-z0-9_]*"},
+    {"badopttype.so", "badopttype",
+     "option 'mystery' has type 99, unknown to this host"},
+    {"enumnovalues.so", "enumnovalues", "enum option 'format' lists no values"},
+    {"badname.so", NULL,
+     "has an invalid name 'Bad-Name'; a plugin name is [a-z][a-z0-9_]*, at "
+     "most 63 characters"},
+    {"entryfails.so", NULL, "its entry point failed (E_PERMANENT)"},
+};
+
+static void check_refusals(const char *dir, const struct refusal *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct plugin_set set = {0};
+        char *path = xasprintf("%s/%s", dir, r[i].file);
+        const struct plugin *p = load_one(&set, path);
+
+        CHECK(p != NULL);
+        if (p) {
+            CHECK_INT(p->status, PLUGIN_REFUSED);
+            CHECK_STR(p->reason, r[i].reason);
+            if (r[i].name)
+                CHECK_STR(p->name, r[i].name);
+            else
+                CHECK(p->name == NULL);
+        }
+        plugins_release(&set);
+        free(path);
+    }
+}
+
+static void test_more_refusals(void)
+{
+    check_refusals(DIR_OF("refused2"), more_refusals,
+                   sizeof(more_refusals) / sizeof(more_refusals[0]));
+}
+
+/* A plugin whose library lacks a function at run time is refused with the
+   dynamic loader's own words, not killed at its first call. */
+static void test_missing_symbol_refused_at_load(void)
+{
+    struct plugin_set set = {0};
+    const struct plugin *p = load_one(&set, DIR_OF("lazy") "/missingsym.so");
+
+    CHECK(p != NULL);
+    if (p) {
+        CHECK_INT(p->status, PLUGIN_REFUSED);
+        CHECK_CONTAINS(p->reason, "cannot be loaded: ");
+        CHECK_CONTAINS(p->reason, "undefined symbol: tdep_new");
+    }
+    plugins_release(&set);
+}
+
+/* A refused file claims its file name, so a broken override in an earlier
+   folder is reported instead of silently replaced by a later file. */
+static void test_unreadable_file_claims_its_stem(void)
+{
+    char dir[] = "/tmp/dray-claim-XXXXXX";
+    struct plugin_set set = {0};
+    char *cmd;
+
+    CHECK(mkdtemp(dir) != NULL);
+    cmd = xasprintf("cp '%s/v2only.so' '%s/echo.so'", DIR_OF("refused"), dir);
+    CHECK_INT(system(cmd), 0);
+    free(cmd);
+    set.dirs = xcalloc(2, sizeof(char *));
+    set.dirs[0] = xstrdup(dir);
+    set.dirs[1] = xstrdup(DIR_OF("good"));
+    set.n_dirs = 2;
+    plugins_discover(&set);
+    const struct plugin *p = plugins_find(&set, "echo");
+    CHECK(p != NULL && p->status == PLUGIN_REFUSED);
+    CHECK_INT(set.n, 2);
+    if (set.n == 2) {
+        CHECK_INT(set.items[1].status, PLUGIN_REFUSED);
+        CHECK_CONTAINS(set.items[1].reason, "shadowed by ");
+    }
+    plugins_release(&set);
+    cmd = xasprintf("rm -rf '%s'", dir);
+    CHECK_INT(system(cmd), 0);
+    free(cmd);
+}
+
+/* Loaded plugins stay mapped after release; on_load runs once per file. */
+static void test_loaded_plugins_stay_mapped(void)
+{
+    struct plugin_set a = {0}, b = {0};
+    const struct plugin *p;
+    void *probe;
+
+    p = load_one(&a, DIR_OF("good") "/echo.so");
+    CHECK(p && p->status == PLUGIN_OK);
+    p = load_one(&b, DIR_OF("good") "/echo.so");
+    CHECK(p && p->status == PLUGIN_OK);
+    plugins_release(&a);
+    plugins_release(&b);
+    probe = dlopen(DIR_OF("good") "/echo.so", RTLD_NOW | RTLD_NOLOAD);
+    CHECK(probe != NULL);
+    if (probe)
+        dlclose(probe);
 }
 
 static void test_not_loadable_elf(void)
@@ -203,7 +324,8 @@ static void test_host_has(void)
     copy.output_write = NULL;
     CHECK(!DRAY_HOST_HAS(&copy, output_write));
     CHECK(!DRAY_HOST_HAS((const struct dray_host_api *)NULL, vlog));
-    CHECK_INT(host_api()->hdr.struct_size, DRAY_HOST_API_SIZE_1_0);
+    CHECK_INT(host_api()->hdr.struct_size, sizeof(struct dray_host_api));
+    CHECK(host_api()->hdr.struct_size >= DRAY_HOST_API_SIZE_1_0);
     CHECK_INT(host_api()->hdr.abi_major, DRAY_ABI_MAJOR);
 }
 
@@ -229,4 +351,7 @@ UNIT_MAIN(UNIT_CASE(test_each_refusal_exact), UNIT_CASE(test_not_loadable_elf),
           UNIT_CASE(test_refused_never_stop_others),
           UNIT_CASE(test_first_of_a_name_wins),
           UNIT_CASE(test_search_path_order), UNIT_CASE(test_host_has),
-          UNIT_CASE(test_sdk_bind_checks_host))
+          UNIT_CASE(test_sdk_bind_checks_host), UNIT_CASE(test_more_refusals),
+          UNIT_CASE(test_missing_symbol_refused_at_load),
+          UNIT_CASE(test_unreadable_file_claims_its_stem),
+          UNIT_CASE(test_loaded_plugins_stay_mapped))

@@ -125,6 +125,11 @@ static const struct mask_case mask_cases[] = {
     {"postgres://u@h/db", "postgres://u@h/db"},
     {"postgres://h/db", "postgres://h/db"},
     {"postgres://u:pw@h", "postgres://u:********@h"},
+    {"postgresql://user:pa?ss@db/app", "postgresql://user:********@db/app"},
+    {"postgresql://user:pa#ss@db/app", "postgresql://user:********@db/app"},
+    {"postgresql://user:pa/ss@db/app", "postgresql://user:********@db/app"},
+    {"postgresql://user:p@ss:w/rd@db:5432/app?sslmode=require",
+     "postgresql://user:********@db:5432/app?sslmode=require"},
     {"", ""},
 };
 

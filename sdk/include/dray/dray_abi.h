@@ -202,7 +202,17 @@ enum {
 #define DRAY_VF_I64 (1u << 0) /* i64 holds the exact value */
 
 /* Batch flags (dray_batch_info.flags). */
-#define DRAY_BATCH_ACTIVATE_VERSION (1u << 0) /* starts a table version */
+/*
+ * The batch starts with an ACTIVATE_VERSION message for table_version (its
+ * records, if any, follow it). Loading it makes that version the table's
+ * only one: in the same commit as the batch's rows, every row of the
+ * stream's tables whose _sdc_table_version differs from table_version is
+ * removed. Rows of that version loaded by earlier batches stay. The last
+ * activation wins, even when its version is lower than an earlier one. A
+ * batch may hold no records and only the activation.
+ */
+#define DRAY_BATCH_ACTIVATE_VERSION (1u << 0)
+/* table_version is set (the stream uses table versions at all). */
 #define DRAY_BATCH_HAS_TABLE_VERSION (1u << 1)
 
 /* ------------------------------------------------------------------------ */
@@ -300,16 +310,18 @@ struct dray_plugin_desc {
     uint16_t min_host_abi_minor; /* oldest host minor it runs on */
     uint16_t reserved0;
     uint32_t reserved1;
-    const char *name;    /* [a-z][a-z0-9_]*, at most 63 characters */
-    const char *version; /* the plugin's own version, informational */
+    const char *build_sig; /* DRAY_BUILD_SIGNATURE */
+    const char *name;      /* [a-z][a-z0-9_]*, at most 63 characters */
+    const char *version;   /* the plugin's own version, informational */
     const char *vendor;
     const char *license;               /* SPDX expression */
     const char *description;           /* one line */
-    const char *build_sig;             /* DRAY_BUILD_SIGNATURE */
     uint64_t caps;                     /* DRAY_CAP_* */
-    const struct dray_option *options; /* n_options entries ... */
+    const struct dray_option *options; /* n_options entries, at most 1024,
+                                          walked with option_size (at most
+                                          4096) as the stride */
     uint32_t n_options;
-    uint32_t option_size;                    /* ... walked with this stride */
+    uint32_t option_size;
     const struct dray_dialect *dialect;      /* required */
     const struct dray_plugin_vtable *vtable; /* required */
 };
@@ -405,33 +417,48 @@ struct dray_host_api {
     uint64_t caps;       /* DRAY_HOST_CAP_* */
     uint64_t caps_known; /* every DRAY_CAP_* bit this host understands */
 
-    /* --- Logging. The host prefixes the destination and plugin names. */
+    /* --- Logging. The host prefixes the destination and plugin names and
+       keeps each message on one line. inst may be NULL (from on_load). */
     int32_t (*log_enabled)(const dray_instance *inst, int32_t level);
     void (*vlog)(const dray_instance *inst, int32_t level, const char *fmt,
                  va_list ap);
+    /* The same without printf formatting, for plugins written in languages
+       that cannot build a va_list: msg is len bytes, not a format. */
+    void (*log_write)(const dray_instance *inst, int32_t level, const char *msg,
+                      uint64_t len);
 
     /* --- Errors. The host owns the storage; the text is copied. A second
-       error_vset replaces the first. code is the destination's own code
-       (SQLSTATE, HTTP status, vendor number), or NULL. */
+       set replaces the first. code is the destination's own code
+       (SQLSTATE, HTTP status, vendor number), or NULL. The *_str forms
+       take a plain NUL-terminated message instead of a format. */
     void (*error_vset)(dray_error *err, dray_status cls, const char *code,
                        const char *fmt, va_list ap);
     void (*error_vdetail)(dray_error *err, const char *fmt, va_list ap);
     void (*error_vhint)(dray_error *err, const char *fmt, va_list ap);
+    void (*error_set_str)(dray_error *err, dray_status cls, const char *code,
+                          const char *msg);
+    void (*error_detail_str)(dray_error *err, const char *msg);
+    void (*error_hint_str)(dray_error *err, const char *msg);
     void (*error_retry_after)(dray_error *err, uint32_t ms);
 
     /* --- Options, parsed and checked against the option table; defaults
        applied. Each returns 1 and sets *out when the option has a value,
-       0 when it has none, -1 when the type does not match the table.
-       Strings are borrowed while cfg lives. SIZE is bytes, DURATION ms. */
+       0 when it has none, -1 when its type cannot be read that way, -2
+       when the option table has no such name (a bug in the plugin).
+       cfg_str reads every type: the text as configured. cfg_i64 reads
+       INT, SIZE (bytes), DURATION (ms) and BOOL; cfg_f64 FLOAT and INT.
+       Strings are borrowed while cfg lives. */
     int32_t (*cfg_str)(const dray_config *cfg, const char *name,
                        const char **out);
     int32_t (*cfg_i64)(const dray_config *cfg, const char *name, int64_t *out);
     int32_t (*cfg_bool)(const dray_config *cfg, const char *name, int32_t *out);
     int32_t (*cfg_f64)(const dray_config *cfg, const char *name, double *out);
-    void (*cfg_info)(const dray_config *cfg, struct dray_config_info *out);
+    /* The views below return 0, or -1 (nothing written) for a NULL handle
+       or a struct_size that does not cover the header. */
+    int32_t (*cfg_info)(const dray_config *cfg, struct dray_config_info *out);
 
     /* --- The batch. Valid only during load_batch, on its thread. */
-    void (*batch_info)(const dray_batch *batch, struct dray_batch_info *out);
+    int32_t (*batch_info)(const dray_batch *batch, struct dray_batch_info *out);
     /* The stream's SCHEMA message "schema" value as JSON text. */
     void (*batch_schema_json)(const dray_batch *batch, const char **json,
                               uint64_t *len);
@@ -449,19 +476,22 @@ struct dray_host_api {
        source text; date-times normalised to UTC). */
     void (*record_json)(const dray_record *rec, const char **json,
                         uint64_t *len);
-    void (*record_meta)(const dray_record *rec, struct dray_record_meta *out);
+    int32_t (*record_meta)(const dray_record *rec,
+                           struct dray_record_meta *out);
     /* The value at a schema node (descending through objects only).
        Returns 0, or -1 for an index out of range or below an array. */
     int32_t (*record_value)(const dray_record *rec, int32_t node,
                             struct dray_value *out);
     /* Reject one record: it goes to the destination's rejects with the
        reason and is counted. table is the table it was meant for (NULL:
-       the stream's). Copies its arguments. */
-    void (*reject_record)(dray_batch *batch, const dray_record *rec,
-                          const char *table, const char *reason);
+       the stream's). Copies its arguments. Returns DRAY_OK, or an error
+       status to return at once (the batch has too many rejects). */
+    dray_status (*reject_record)(dray_batch *batch, const dray_record *rec,
+                                 const char *table, const char *reason);
     /* Rows committed to a table by this batch, reported before returning
        DRAY_OK; reported again for the same table, the counts add up. */
-    void (*report_rows)(dray_batch *batch, const char *table, int64_t rows);
+    dray_status (*report_rows)(dray_batch *batch, const char *table,
+                               int64_t rows);
 
     /* --- Output for readback and list_tables. Copies the bytes. Returns
        DRAY_OK, or an error status the plugin should return at once. */

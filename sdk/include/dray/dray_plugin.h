@@ -28,10 +28,17 @@ extern "C" {
 #define DRAY_PRINTF(fmt_index, first_arg)
 #endif
 
-/* Descriptor initialisers: the header, the built minor and the signature. */
-#define DRAY_PLUGIN_DESC_HDR                                                   \
+/*
+ * Descriptor initialisers: the header, the built minor and the signature.
+ * DRAY_PLUGIN_DESC_HDR_MIN(m) declares that the plugin runs on hosts of
+ * minor m and later; it must then check DRAY_HOST_HAS() before calling any
+ * host function newer than m. Write the other members after it in
+ * declaration order (C++20 designated initialisers require that).
+ */
+#define DRAY_PLUGIN_DESC_HDR_MIN(min_minor)                                    \
     .hdr = DRAY_HDR_INIT(struct dray_plugin_desc),                             \
-    .min_host_abi_minor = DRAY_ABI_MINOR, .build_sig = DRAY_BUILD_SIGNATURE
+    .min_host_abi_minor = (min_minor), .build_sig = DRAY_BUILD_SIGNATURE
+#define DRAY_PLUGIN_DESC_HDR DRAY_PLUGIN_DESC_HDR_MIN(DRAY_ABI_MINOR)
 #define DRAY_PLUGIN_VTABLE_HDR .hdr = DRAY_HDR_INIT(struct dray_plugin_vtable)
 #define DRAY_DIALECT_HDR .hdr = DRAY_HDR_INIT(struct dray_dialect)
 #define DRAY_OPTIONS(table)                                                    \
@@ -44,12 +51,19 @@ int32_t dray_sdk_bind(const struct dray_host_api *host,
                       const struct dray_plugin_desc *desc,
                       const struct dray_plugin_desc **out);
 
+/* The entry has C linkage in C++ plugins too, or the host cannot find it. */
+#ifdef __cplusplus
+#define DRAY__EXTERN_C extern "C"
+#else
+#define DRAY__EXTERN_C
+#endif
+
 #define DRAY_PLUGIN_DEFINE(desc)                                               \
-    DRAY_EXPORT int32_t dray_plugin_entry_v1(                                  \
+    DRAY__EXTERN_C DRAY_EXPORT int32_t dray_plugin_entry_v1(                   \
         const struct dray_host_api *host,                                      \
         const struct dray_plugin_desc **out);                                  \
-    int32_t dray_plugin_entry_v1(const struct dray_host_api *host,             \
-                                 const struct dray_plugin_desc **out)          \
+    DRAY__EXTERN_C int32_t dray_plugin_entry_v1(                               \
+        const struct dray_host_api *host, const struct dray_plugin_desc **out) \
     {                                                                          \
         return dray_sdk_bind(host, &(desc), out);                              \
     }
