@@ -1,46 +1,37 @@
 /*
- * The in-memory batch. Records are kept as parsed trees; values handed to
- * the plugin live in a per-record scratch list that is freed when the
- * plugin moves to the next record.
+ * The in-memory batch. The column model comes from the SDK's schema parser
+ * and records from its tape parser, so numbers keep their source digits and
+ * date-times are normalised the way plugins see them everywhere. Records
+ * are kept as compact JSON text in one buffer; the current record is parsed
+ * into a reused tape when the plugin moves to it.
  */
 #include "batch.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dray/dray_datetime.h"
+#include "dray/dray_json.h"
+#include "dray/dray_schema.h"
 #include "host_api.h"
-
-#define SCHEMA_MAX_DEPTH 32 /* recursive $ref is cut here */
-
-struct node {
-    char *name;
-    int32_t parent;
-    int32_t depth;
-    uint32_t json_types;
-    int32_t format;
-    uint32_t flags;
-    int32_t scale;
-    char *multiple_of;
-};
 
 struct dray_record {
     struct dray_batch *batch;
     int64_t row;
-    json_t *data;
-    char *json; /* compact text of data */
 };
 
 struct dray_batch {
     struct batch_desc desc; /* strings below are owned copies */
     char **keys;
     char *schema_text;
-    struct node *nodes;
-    int32_t n_nodes;
-    struct dray_record *records;
+    struct dray_schema schema;
+    struct strbuf text; /* every record's compact JSON, back to back */
+    size_t *offsets;    /* n_records + 1 offsets into text */
     int64_t n_records;
     int64_t cursor;
-    char **scratch; /* value texts of the current record */
+    struct dray_record current;
+    struct dray_json_doc doc; /* the current record's tape */
+    char **scratch;           /* value texts of the current record */
     size_t n_scratch;
     struct batch_reject *rejects;
     size_t n_rejects;
@@ -48,188 +39,30 @@ struct dray_batch {
     size_t n_counts;
 };
 
-/* ---- schema to nodes ---- */
-
-static uint32_t type_bit(const char *t)
-{
-    static const struct {
-        const char *name;
-        uint32_t bit;
-    } map[] = {{"null", DRAY_JT_NULL},       {"boolean", DRAY_JT_BOOLEAN},
-               {"integer", DRAY_JT_INTEGER}, {"number", DRAY_JT_NUMBER},
-               {"string", DRAY_JT_STRING},   {"object", DRAY_JT_OBJECT},
-               {"array", DRAY_JT_ARRAY}};
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(t, map[i].name) == 0)
-            return map[i].bit;
-    return 0;
-}
-
-static const json_t *resolve_ref(const json_t *root, const json_t *s)
-{
-    const json_t *ref = json_object_get(s, "$ref");
-    const char *prefix = "#/definitions/";
-
-    if (!json_is_string(ref))
-        return s;
-    const char *r = json_string_value(ref);
-    if (strncmp(r, prefix, strlen(prefix)) != 0)
-        return s;
-    const json_t *target = json_object_get(json_object_get(root, "definitions"),
-                                           r + strlen(prefix));
-    return target ? target : s;
-}
-
-static int32_t add_node(struct dray_batch *b, const char *name, int32_t parent,
-                        int32_t depth)
-{
-    struct node *n;
-
-    b->nodes = xrealloc(b->nodes, (size_t)(b->n_nodes + 1) * sizeof(*b->nodes));
-    n = &b->nodes[b->n_nodes];
-    memset(n, 0, sizeof(*n));
-    n->name = xstrdup(name);
-    n->parent = parent;
-    n->depth = depth;
-    n->scale = -1;
-    return b->n_nodes++;
-}
-
-static int32_t scale_of(const char *multiple_of)
-{
-    const char *dot = strchr(multiple_of, '.');
-    const char *e = strpbrk(multiple_of, "eE");
-
-    if (e) /* 1e-2 */
-        return e[1] == '-' ? atoi(e + 2) : 0;
-    return dot ? (int32_t)strlen(dot + 1) : 0;
-}
-
-static void walk_schema(struct dray_batch *b, const json_t *root,
-                        const json_t *s, int32_t self);
-
-/* Folds one (sub)schema's type facts into node self. */
-static void absorb(struct dray_batch *b, const json_t *root, const json_t *s,
-                   int32_t self, int *has_props, int *has_items)
-{
-    const json_t *t, *any, *fmt, *mult, *addl;
-    size_t i;
-    json_t *v;
-
-    s = resolve_ref(root, s);
-    if (!json_is_object(s))
-        return;
-    t = json_object_get(s, "type");
-    if (json_is_string(t))
-        b->nodes[self].json_types |= type_bit(json_string_value(t));
-    json_array_foreach (t, i, v)
-        if (json_is_string(v))
-            b->nodes[self].json_types |= type_bit(json_string_value(v));
-    any = json_object_get(s, "anyOf");
-    json_array_foreach (any, i, v)
-        absorb(b, root, v, self, has_props, has_items);
-    fmt = json_object_get(s, "format");
-    if (json_is_string(fmt)) {
-        const char *f = json_string_value(fmt);
-        if (strcmp(f, "date-time") == 0)
-            b->nodes[self].format = DRAY_FMT_DATE_TIME;
-        else if (strcmp(f, "date") == 0)
-            b->nodes[self].format = DRAY_FMT_DATE;
-        else if (strcmp(f, "time") == 0)
-            b->nodes[self].format = DRAY_FMT_TIME;
-    }
-    mult = json_object_get(s, "multipleOf");
-    if (json_is_number(mult) && b->nodes[self].multiple_of == NULL) {
-        char *text = json_dumps(mult, JSON_ENCODE_ANY | JSON_COMPACT);
-        b->nodes[self].multiple_of = xstrdup(text ? text : "");
-        b->nodes[self].scale = scale_of(b->nodes[self].multiple_of);
-        free(text);
-    }
-    addl = json_object_get(s, "additionalProperties");
-    if (addl && !json_is_false(addl))
-        b->nodes[self].flags |= DRAY_NODE_OPEN;
-    if (json_object_get(s, "properties"))
-        *has_props = 1;
-    if (json_object_get(s, "items"))
-        *has_items = 1;
-}
-
-static void add_children(struct dray_batch *b, const json_t *root,
-                         const json_t *s, int32_t self)
-{
-    const json_t *props, *items, *any;
-    const char *key;
-    json_t *v;
-    size_t i;
-
-    s = resolve_ref(root, s);
-    props = json_object_get(s, "properties");
-    json_object_foreach ((json_t *)props, key, v) {
-        int32_t child = add_node(b, key, self, b->nodes[self].depth + 1);
-        walk_schema(b, root, v, child);
-    }
-    items = json_object_get(s, "items");
-    if (json_is_object(items)) {
-        int32_t child = add_node(b, "", self, b->nodes[self].depth + 1);
-        b->nodes[child].flags |= DRAY_NODE_ITEMS;
-        walk_schema(b, root, items, child);
-    }
-    any = json_object_get(s, "anyOf");
-    json_array_foreach (any, i, v)
-        add_children(b, root, v, self);
-}
-
-static void walk_schema(struct dray_batch *b, const json_t *root,
-                        const json_t *s, int32_t self)
-{
-    int has_props = 0, has_items = 0;
-
-    absorb(b, root, s, self, &has_props, &has_items);
-    if (b->nodes[self].depth >= SCHEMA_MAX_DEPTH) {
-        /* Recursive schemas end here; the value is kept as JSON. */
-        b->nodes[self].flags |= DRAY_NODE_DEPTH_CUT;
-        return;
-    }
-    if (has_props || has_items)
-        add_children(b, root, s, self);
-}
-
-static int build_nodes(struct dray_batch *b, struct strbuf *err)
-{
-    json_error_t jerr;
-    json_t *root = json_loads(b->schema_text, JSON_DECODE_ANY, &jerr);
-
-    if (!json_is_object(root)) {
-        strbuf_addf(err, "the schema is not a JSON object: %s", jerr.text);
-        json_decref(root);
-        return -1;
-    }
-    int32_t top = add_node(b, "", -1, 0);
-    walk_schema(b, root, root, top);
-    json_decref(root);
-    for (size_t k = 0; k < b->desc.n_keys; k++)
-        for (int32_t i = 1; i < b->n_nodes; i++)
-            if (b->nodes[i].parent == 0 &&
-                strcmp(b->nodes[i].name, b->keys[k]) == 0)
-                b->nodes[i].flags |= DRAY_NODE_KEY;
-    return 0;
-}
-
 /* ---- construction ---- */
+
+static int sink_strbuf(void *ctx, const void *data, size_t len)
+{
+    strbuf_add(ctx, data, len);
+    return 0;
+}
 
 static int add_records(struct dray_batch *b, const char *lines, size_t len,
                        struct strbuf *err)
 {
-    size_t pos = 0;
+    struct dray_json_doc doc;
+    struct dray_sink sink = {sink_strbuf, NULL, &b->text};
+    size_t pos = 0, cap = 16;
     int64_t lineno = 0;
+    int rc = 0;
 
+    dray_json_doc_init(&doc);
+    b->offsets = xcalloc(cap, sizeof(*b->offsets));
     while (pos < len) {
         const char *start = lines + pos;
         const char *nl = memchr(start, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - start) : len - pos;
-        json_error_t jerr;
-        json_t *v;
+        struct dray_json_error jerr;
 
         pos += n + (nl ? 1 : 0);
         lineno++;
@@ -237,23 +70,29 @@ static int add_records(struct dray_batch *b, const char *lines, size_t len,
             n--;
         if (n == 0)
             continue;
-        v = json_loadb(start, n, JSON_ALLOW_NUL, &jerr);
-        if (!json_is_object(v)) {
-            strbuf_addf(err, "record line %lld is not a JSON object%s%s",
-                        (long long)lineno, v ? "" : ": ", v ? "" : jerr.text);
-            json_decref(v);
-            return -1;
+        if (dray_json_parse(&doc, start, n, &jerr) != 0) {
+            strbuf_addf(err, "record line %lld is not valid JSON: %s",
+                        (long long)lineno, jerr.message);
+            rc = -1;
+            break;
         }
-        b->records = xrealloc(b->records,
-                              (size_t)(b->n_records + 1) * sizeof(*b->records));
-        struct dray_record *r = &b->records[b->n_records];
-        r->batch = b;
-        r->row = b->n_records++;
-        r->data = v;
-        r->json =
-            json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        if (doc.tok[0].type != DRAY_JSON_OBJECT) {
+            strbuf_addf(err, "record line %lld is not a JSON object",
+                        (long long)lineno);
+            rc = -1;
+            break;
+        }
+        if ((size_t)b->n_records + 2 > cap) {
+            cap *= 2;
+            b->offsets = xrealloc(b->offsets, cap * sizeof(*b->offsets));
+        }
+        b->offsets[b->n_records] = b->text.len;
+        dray_json_write(&doc, 0, &sink);
+        b->n_records++;
     }
-    return 0;
+    b->offsets[b->n_records] = b->text.len;
+    dray_json_doc_release(&doc);
+    return rc;
 }
 
 struct dray_batch *batch_open_memory(const struct batch_desc *desc,
@@ -261,6 +100,8 @@ struct dray_batch *batch_open_memory(const struct batch_desc *desc,
                                      struct strbuf *err)
 {
     struct dray_batch *b = xcalloc(1, sizeof(*b));
+    char why[256] = "";
+    const char *schema;
 
     b->desc = *desc;
     b->desc.batch_id = xstrdup(desc->batch_id ? desc->batch_id : "");
@@ -272,11 +113,20 @@ struct dray_batch *batch_open_memory(const struct batch_desc *desc,
     for (size_t i = 0; i < desc->n_keys; i++)
         b->keys[i] = xstrdup(desc->keys[i]);
     b->desc.keys = (const char *const *)b->keys;
-    b->schema_text = xstrdup(desc->schema_json ? desc->schema_json : "{}");
+    schema = desc->schema_json ? desc->schema_json : "{\"type\":\"object\"}";
+    b->schema_text = xstrdup(schema);
     b->desc.schema_json = b->schema_text;
     if (desc->attempt == 0)
         b->desc.attempt = 1;
-    if (build_nodes(b, err) != 0 || add_records(b, lines, len, err) != 0) {
+    dray_json_doc_init(&b->doc);
+    if (dray_schema_parse(&b->schema, b->schema_text, strlen(b->schema_text),
+                          (const char *const *)b->keys, desc->n_keys, why,
+                          sizeof(why)) != 0) {
+        strbuf_addf(err, "the schema is invalid: %s", why);
+        batch_free(b);
+        return NULL;
+    }
+    if (add_records(b, lines, len, err) != 0) {
         batch_free(b);
         return NULL;
     }
@@ -296,16 +146,10 @@ void batch_free(struct dray_batch *b)
         return;
     clear_scratch(b);
     free(b->scratch);
-    for (int64_t i = 0; i < b->n_records; i++) {
-        json_decref(b->records[i].data);
-        free(b->records[i].json);
-    }
-    free(b->records);
-    for (int32_t i = 0; i < b->n_nodes; i++) {
-        free(b->nodes[i].name);
-        free(b->nodes[i].multiple_of);
-    }
-    free(b->nodes);
+    dray_json_doc_release(&b->doc);
+    dray_schema_release(&b->schema);
+    strbuf_release(&b->text);
+    free(b->offsets);
     for (size_t i = 0; i < b->desc.n_keys; i++)
         free(b->keys[i]);
     free(b->keys);
@@ -369,33 +213,24 @@ void batch_schema_json(const dray_batch *b, const char **json, uint64_t *len)
 
 int32_t batch_schema_nodes(const dray_batch *b)
 {
-    return b ? b->n_nodes : 0;
+    return b ? b->schema.n_nodes : 0;
 }
 
 int batch_get_node(const dray_batch *b, int32_t index,
                    struct dray_schema_node *out)
 {
-    const struct node *n;
-
-    if (index < 0 || index >= b->n_nodes)
+    if (index < 0 || index >= b->schema.n_nodes)
         return -1;
-    n = &b->nodes[index];
     memset(out, 0, sizeof(*out));
     out->hdr = (struct dray_hdr)DRAY_HDR_INIT(struct dray_schema_node);
-    out->name = n->name;
-    out->parent = n->parent;
-    out->depth = n->depth;
-    out->json_types = n->json_types;
-    out->format = n->format;
-    out->flags = n->flags;
-    out->scale = n->scale;
-    out->multiple_of = n->multiple_of;
+    dray_schema_view(&b->schema, index, out);
     return 0;
 }
 
 dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
 {
-    (void)err;
+    size_t start, n;
+
     if (b == NULL || rec == NULL)
         return DRAY_E_ABI;
     clear_scratch(b);
@@ -403,7 +238,20 @@ dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
         *rec = NULL;
         return DRAY_OK;
     }
-    *rec = &b->records[b->cursor++];
+    start = b->offsets[b->cursor];
+    n = b->offsets[b->cursor + 1] - start;
+    /* Text written by dray_json_write parses again; failing here means
+       memory trouble, which is worth a retry. */
+    if (dray_json_parse(&b->doc, b->text.buf + start, n, NULL) != 0) {
+        error_setf(err, DRAY_E_RETRYABLE,
+                   "cannot read record %lld of the "
+                   "batch",
+                   (long long)b->cursor);
+        return DRAY_E_RETRYABLE;
+    }
+    b->current.batch = b;
+    b->current.row = b->cursor++;
+    *rec = &b->current;
     return DRAY_OK;
 }
 
@@ -419,12 +267,15 @@ dray_status batch_rewind(dray_batch *b, dray_error *err)
 
 void record_json(const dray_record *r, const char **json, uint64_t *len)
 {
+    const struct dray_batch *b;
+
     if (r == NULL)
         return;
+    b = r->batch;
     if (json)
-        *json = r->json;
+        *json = b->text.buf + b->offsets[r->row];
     if (len)
-        *len = strlen(r->json);
+        *len = b->offsets[r->row + 1] - b->offsets[r->row];
 }
 
 void record_get_meta(const dray_record *r, struct dray_record_meta *out)
@@ -449,66 +300,120 @@ static const char *keep(struct dray_batch *b, char *text)
     return text;
 }
 
+/* Fills out for a string token: a date-time node's value normalised to
+   UTC when it parses, else the decoded text. */
+static void string_value(struct dray_batch *b, int32_t node, uint32_t tok,
+                         struct dray_value *out)
+{
+    struct dray_buf buf = DRAY_BUF_INIT;
+    struct dray_timestamp ts;
+
+    if (dray_json_string(&b->doc, tok, &buf) != 0) {
+        dray_buf_release(&buf);
+        out->kind = DRAY_V_NULL;
+        return;
+    }
+    if (b->schema.nodes[node].format == DRAY_FMT_DATE_TIME &&
+        dray_datetime_parse(buf.data ? buf.data : "", buf.len, &ts) == 0) {
+        char norm[DRAY_DATETIME_MAX];
+        size_t n = dray_datetime_format(&ts, norm);
+        out->kind = DRAY_V_DATE_TIME;
+        out->text = keep(b, xstrdup(norm));
+        out->len = n;
+        dray_buf_release(&buf);
+        return;
+    }
+    out->kind = DRAY_V_STRING;
+    out->len = buf.len;
+    out->text = keep(b, buf.data ? buf.data : xstrdup(""));
+}
+
+static int fits_i64(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v = 0, limit = (uint64_t)INT64_MAX;
+    size_t i = 0;
+    int neg = 0;
+
+    if (n > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+        limit += 1;
+    }
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (limit - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 1;
+}
+
 int record_get_value(const dray_record *r, int32_t node, struct dray_value *out)
 {
     struct dray_batch *b = r->batch;
-    int32_t path[SCHEMA_MAX_DEPTH + 2];
+    const struct dray_schema *s = &b->schema;
+    int32_t path[DRAY_SCHEMA_MAX_DEPTH + 2];
     int32_t depth = 0;
-    const json_t *v = r->data;
+    int32_t tok = 0;
+    const struct dray_json_token *t;
 
-    if (node < 0 || node >= b->n_nodes)
+    if (node < 0 || node >= s->n_nodes)
         return -1;
-    for (int32_t i = node; i > 0; i = b->nodes[i].parent) {
-        if (b->nodes[i].flags & DRAY_NODE_ITEMS)
+    for (int32_t i = node; i > 0; i = s->nodes[i].parent) {
+        if (s->nodes[i].flags & DRAY_NODE_ITEMS)
             return -1; /* values below an array have no single place */
+        if (depth == DRAY_SCHEMA_MAX_DEPTH + 1)
+            return -1;
         path[depth++] = i;
     }
     memset(out, 0, sizeof(*out));
     out->hdr = (struct dray_hdr)DRAY_HDR_INIT(struct dray_value);
-    while (depth > 0 && v != NULL)
-        v = json_is_object(v) ? json_object_get(v, b->nodes[path[--depth]].name)
-                              : NULL;
-    if (v == NULL) {
+    while (depth > 0 && tok >= 0) {
+        const char *name = s->nodes[path[--depth]].name;
+        tok = b->doc.tok[tok].type == DRAY_JSON_OBJECT
+                  ? dray_json_get(&b->doc, (uint32_t)tok, name, strlen(name))
+                  : -1;
+    }
+    if (tok < 0) {
         out->kind = DRAY_V_ABSENT;
         return 0;
     }
-    switch (json_typeof(v)) {
-    case JSON_NULL:
+    t = &b->doc.tok[tok];
+    switch (t->type) {
+    case DRAY_JSON_NULL:
         out->kind = DRAY_V_NULL;
         return 0;
-    case JSON_TRUE:
-    case JSON_FALSE:
+    case DRAY_JSON_TRUE:
+    case DRAY_JSON_FALSE:
         out->kind = DRAY_V_BOOLEAN;
-        out->i64 = json_is_true(v);
+        out->i64 = t->type == DRAY_JSON_TRUE;
         out->flags = DRAY_VF_I64;
         out->text = out->i64 ? "true" : "false";
-        out->len = strlen(out->text);
+        out->len = out->i64 ? 4 : 5;
         return 0;
-    case JSON_STRING:
-        out->kind = DRAY_V_STRING;
-        out->text = json_string_value(v);
-        out->len = json_string_length(v);
+    case DRAY_JSON_STRING:
+        string_value(b, node, (uint32_t)tok, out);
         return 0;
-    case JSON_INTEGER:
-        out->kind = DRAY_V_INTEGER;
-        out->i64 = json_integer_value(v);
-        out->flags = DRAY_VF_I64;
-        break;
-    case JSON_REAL:
-        out->kind = DRAY_V_NUMBER;
-        break;
-    case JSON_OBJECT:
-        out->kind = DRAY_V_OBJECT;
-        break;
-    case JSON_ARRAY:
-        out->kind = DRAY_V_ARRAY;
-        break;
+    case DRAY_JSON_NUMBER:
+        /* The source digits, never through a double. */
+        out->text = b->doc.text + t->offset;
+        out->len = t->len;
+        if (t->flags & DRAY_JSON_F_INTEGER) {
+            out->kind = DRAY_V_INTEGER;
+            if (fits_i64(out->text, t->len, &out->i64))
+                out->flags = DRAY_VF_I64;
+        } else {
+            out->kind = DRAY_V_NUMBER;
+        }
+        return 0;
+    default:
+        /* The record text is compact already: the slice is the value. */
+        out->kind = t->type == DRAY_JSON_OBJECT ? DRAY_V_OBJECT : DRAY_V_ARRAY;
+        out->text = b->doc.text + t->offset;
+        out->len = t->len;
+        return 0;
     }
-    char *text =
-        json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    out->text = keep(b, text ? text : xstrdup(""));
-    out->len = strlen(out->text);
-    return 0;
 }
 
 void batch_reject(dray_batch *b, const dray_record *r, const char *table,

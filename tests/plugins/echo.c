@@ -121,6 +121,16 @@ static void write_header(FILE *f, const dray_batch *b)
     fprintf(f, "]}\n");
 }
 
+static int contains(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
 static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
 {
     const struct dray_host_api *h = dray_host();
@@ -161,7 +171,8 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
         if (st != DRAY_OK || rec == NULL)
             break;
         h->record_json(rec, &json, &len);
-        if (strstr(json, "\"reject\":true")) {
+        /* The text is len bytes, not NUL-terminated. */
+        if (contains(json, (size_t)len, "\"reject\":true")) {
             h->reject_record(b, rec, NULL, "the record asked to be rejected");
             continue;
         }

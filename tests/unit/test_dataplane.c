@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "dray/dray_schema.h"
 #include "destination.h"
 #include "unit.h"
 
@@ -379,6 +380,106 @@ static void test_error_text_is_one_line(void)
     free(line);
 }
 
+/* Record access keeps source digits, normalises date-times and folds anyOf
+   branches into one node, with no plugin in between. */
+static void test_values_keep_source_text(void)
+{
+    static const char sch[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"p\":{\"type\":\"number\",\"multipleOf\":0.01},"
+        "\"big\":{\"type\":\"integer\"},"
+        "\"at\":{\"type\":\"string\",\"format\":\"date-time\"}},"
+        "\"anyOf\":[{\"properties\":{\"a\":{\"type\":\"string\"}}},"
+        "{\"properties\":{\"a\":{\"type\":\"integer\"}}}]}";
+    static const char rec[] =
+        "{\"p\": 12.50, \"q\": 0.1, \"big\": 123456789012345678901,"
+        " \"at\": \"2024-01-02T03:04:05+02:00\", \"a\": 1}\n";
+    struct batch_desc d = {
+        .batch_id = "b", .integration = "i", .stream = "s", .schema_json = sch};
+    struct strbuf err = STRBUF_INIT;
+    struct dray_batch *b = batch_open_memory(&d, rec, strlen(rec), &err);
+    const struct dray_host_api *h = host_api();
+    const dray_record *r = NULL;
+    int32_t p = -1, big = -1, at = -1, a_nodes = 0;
+
+    CHECK_STR(strbuf_str(&err), "");
+    strbuf_release(&err);
+    if (b == NULL)
+        return;
+    for (int32_t i = 0; i < h->batch_schema_nodes(b); i++) {
+        struct dray_schema_node n = DRAY_VIEW_INIT(struct dray_schema_node);
+        h->batch_schema_node(b, i, &n);
+        if (strcmp(n.name, "p") == 0) {
+            p = i;
+            CHECK_INT(n.scale, 2);
+            CHECK_STR(n.multiple_of, "0.01");
+        }
+        if (strcmp(n.name, "big") == 0)
+            big = i;
+        if (strcmp(n.name, "at") == 0)
+            at = i;
+        if (strcmp(n.name, "a") == 0) {
+            a_nodes++;
+            CHECK_INT(n.json_types, DRAY_JT_STRING | DRAY_JT_INTEGER);
+        }
+    }
+    CHECK_INT(a_nodes, 1);
+    CHECK_INT(h->batch_next(b, &r, NULL), DRAY_OK);
+    if (r == NULL || p < 0 || big < 0 || at < 0) {
+        UNIT_FAIL_AT("no record or nodes");
+        batch_free(b);
+        return;
+    }
+    const char *json;
+    uint64_t len;
+    h->record_json(r, &json, &len);
+    CHECK_INT(len, strlen("{\"p\":12.50,\"q\":0.1,\"big\":"
+                          "123456789012345678901,\"at\":"
+                          "\"2024-01-02T03:04:05+02:00\",\"a\":1}"));
+    CHECK(memcmp(json, "{\"p\":12.50,\"q\":0.1,", 19) == 0);
+
+    struct dray_value v = DRAY_VIEW_INIT(struct dray_value);
+    CHECK_INT(h->record_value(r, p, &v), 0);
+    CHECK_INT(v.kind, DRAY_V_NUMBER);
+    CHECK(v.len == 5 && memcmp(v.text, "12.50", 5) == 0);
+    CHECK_INT(h->record_value(r, big, &v), 0);
+    CHECK_INT(v.kind, DRAY_V_INTEGER);
+    CHECK(!(v.flags & DRAY_VF_I64));
+    CHECK(v.len == 21 && memcmp(v.text, "123456789012345678901", 21) == 0);
+    CHECK_INT(h->record_value(r, at, &v), 0);
+    CHECK_INT(v.kind, DRAY_V_DATE_TIME);
+    CHECK_STR(v.text, "2024-01-02T01:04:05.000000Z");
+    batch_free(b);
+}
+
+/* Schemas that recurse through anyOf or fan out through $ref are cut, not
+   followed until the stack or memory runs out. */
+static void test_hostile_schemas(void)
+{
+    static const char *const schemas[] = {
+        "{\"definitions\":{\"x\":{\"anyOf\":[{\"$ref\":"
+        "\"#/definitions/x\"}]}},\"$ref\":\"#/definitions/x\","
+        "\"type\":\"object\"}",
+        "{\"type\":\"object\",\"definitions\":{\"n\":{\"type\":"
+        "\"object\",\"properties\":{\"l\":{\"$ref\":\"#/definitions/n\"},"
+        "\"r\":{\"$ref\":\"#/definitions/n\"}}}},\"properties\":{"
+        "\"t\":{\"$ref\":\"#/definitions/n\"}}}",
+    };
+
+    for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+        struct batch_desc d = {
+            .batch_id = "b", .stream = "s", .schema_json = schemas[i]};
+        struct strbuf err = STRBUF_INIT;
+        struct dray_batch *b = batch_open_memory(&d, "", 0, &err);
+        /* Either a clear refusal or a bounded model. */
+        CHECK(b != NULL || strbuf_str(&err)[0] != '\0');
+        if (b)
+            CHECK(host_api()->batch_schema_nodes(b) <= DRAY_SCHEMA_MAX_NODES);
+        batch_free(b);
+        strbuf_release(&err);
+    }
+}
+
 static void teardown(void)
 {
     char *cmd = xasprintf("rm -rf '%s'", out_dir);
@@ -393,4 +494,6 @@ static void teardown(void)
 UNIT_MAIN(UNIT_CASE(test_load_through_the_abi), UNIT_CASE(test_errors_are_data),
           UNIT_CASE(test_validate_and_options),
           UNIT_CASE(test_views_respect_caller_size),
-          UNIT_CASE(test_error_text_is_one_line), UNIT_CASE(teardown))
+          UNIT_CASE(test_error_text_is_one_line),
+          UNIT_CASE(test_values_keep_source_text),
+          UNIT_CASE(test_hostile_schemas), UNIT_CASE(teardown))
