@@ -145,8 +145,8 @@ static inline const char *oracle_same_shape(const struct dray_json_doc *a,
                   memcmp(sa.data, sb.data, sa.len) != 0))
             why = "string differs";
         if (why != NULL) {
-            snprintf(oracle_msg, sizeof oracle_msg, "token %u: %s", (unsigned)i,
-                     why);
+            snprintf(oracle_msg, sizeof oracle_msg, "token %u: %.200s",
+                     (unsigned)i, why);
             why = oracle_msg;
         }
     }
