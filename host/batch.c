@@ -1,7 +1,7 @@
 /*
- * The in-memory batch. The column model comes from the SDK's schema parser
- * and records from its tape parser, so numbers keep their source digits and
- * date-times are normalised the way plugins see them everywhere. Records
+ * Batches as plugins see them. The column model comes from the SDK's schema
+ * parser and records from its tape parser, so numbers keep their source digits
+ * and date-times are normalised the way plugins see them everywhere. Records
  * are kept as compact JSON text in one buffer; the current record is parsed
  * into a reused tape when the plugin moves to it.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dray/dray_datetime.h"
+#include "spool.h"
 #include "dray/dray_json.h"
 #include "dray/dray_schema.h"
 #include "host_api.h"
@@ -22,6 +23,12 @@ struct dray_record {
 
 struct dray_batch {
     struct batch_desc desc; /* strings below are owned copies */
+    /* Records come from the in-memory text below, or stream from a spool
+       batch file. */
+    struct spool_batch *spool;
+    struct spool_record rec; /* the current spool record */
+    char received[DRAY_DATETIME_MAX];
+    char batched[DRAY_DATETIME_MAX];
     char **keys;
     char *schema_text;
     struct dray_schema schema;
@@ -133,6 +140,52 @@ struct dray_batch *batch_open_memory(const struct batch_desc *desc,
     return b;
 }
 
+/* µs since the epoch as RFC 3339 UTC. */
+static void format_us(int64_t us, char out[DRAY_DATETIME_MAX])
+{
+    struct dray_timestamp ts;
+
+    ts.seconds = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    ts.nanos = (int32_t)((us - ts.seconds * 1000000) * 1000);
+    dray_datetime_format(&ts, out);
+}
+
+struct dray_batch *batch_open_spool(const char *file, uint32_t attempt,
+                                    const char *ns, struct strbuf *err)
+{
+    struct dray_batch *b;
+    struct spool_batch *sb = xcalloc(1, sizeof(*sb));
+    struct batch_desc d = {0};
+
+    if (spool_batch_read(file, sb, err) != 0) {
+        free(sb);
+        return NULL;
+    }
+    d.batch_id = sb->id;
+    d.integration = sb->integration;
+    d.stream = sb->stream;
+    d.keys = (const char *const *)sb->keys;
+    d.n_keys = sb->n_keys;
+    d.attempt = attempt;
+    d.flags = (sb->activate_version ? DRAY_BATCH_ACTIVATE_VERSION : 0u) |
+              (sb->has_table_version ? DRAY_BATCH_HAS_TABLE_VERSION : 0u);
+    d.table_version = sb->table_version;
+    d.created_at_ms = sb->created_at_ms;
+    d.first_sequence = sb->first_sequence;
+    d.ns = ns;
+    d.schema_json = sb->schema_json;
+    b = batch_open_memory(&d, "", 0, err);
+    if (b == NULL) {
+        spool_batch_release(sb);
+        free(sb);
+        return NULL;
+    }
+    b->spool = sb;
+    b->n_records = (int64_t)sb->n_records;
+    format_us(sb->batched_at_us, b->batched);
+    return b;
+}
+
 static void clear_scratch(struct dray_batch *b)
 {
     for (size_t i = 0; i < b->n_scratch; i++)
@@ -146,6 +199,10 @@ void batch_free(struct dray_batch *b)
         return;
     clear_scratch(b);
     free(b->scratch);
+    if (b->spool) {
+        spool_batch_release(b->spool);
+        free(b->spool);
+    }
     dray_json_doc_release(&b->doc);
     dray_schema_release(&b->schema);
     strbuf_release(&b->text);
@@ -227,6 +284,37 @@ int batch_get_node(const dray_batch *b, int32_t index,
     return 0;
 }
 
+static dray_status next_from_spool(struct dray_batch *b,
+                                   const dray_record **rec, dray_error *err)
+{
+    struct strbuf why = STRBUF_INIT;
+    int rc = spool_batch_next(b->spool, &b->rec, &why);
+
+    if (rc < 0) {
+        /* A batch that passed its checksum and then reads badly is a
+           disk problem: retry rather than quarantine at once. */
+        error_setf(err, DRAY_E_RETRYABLE, "%s", strbuf_str(&why));
+        strbuf_release(&why);
+        return DRAY_E_RETRYABLE;
+    }
+    strbuf_release(&why);
+    if (rc == 0) {
+        *rec = NULL;
+        return DRAY_OK;
+    }
+    if (dray_json_parse(&b->doc, b->rec.json, b->rec.len, NULL) != 0) {
+        error_setf(err, DRAY_E_PERMANENT,
+                   "record %llu of batch '%s' is not valid JSON",
+                   (unsigned long long)b->rec.index, b->desc.batch_id);
+        return DRAY_E_PERMANENT;
+    }
+    format_us(b->rec.meta.received_at_us, b->received);
+    b->current.batch = b;
+    b->current.row = (int64_t)b->rec.index;
+    *rec = &b->current;
+    return DRAY_OK;
+}
+
 dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
 {
     size_t start, n;
@@ -234,6 +322,8 @@ dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
     if (b == NULL || rec == NULL)
         return DRAY_E_ABI;
     clear_scratch(b);
+    if (b->spool)
+        return next_from_spool(b, rec, err);
     if (b->cursor >= b->n_records) {
         *rec = NULL;
         return DRAY_OK;
@@ -262,6 +352,8 @@ dray_status batch_rewind(dray_batch *b, dray_error *err)
         return DRAY_E_ABI;
     clear_scratch(b);
     b->cursor = 0;
+    if (b->spool)
+        spool_batch_rewind(b->spool);
     return DRAY_OK;
 }
 
@@ -272,6 +364,13 @@ void record_json(const dray_record *r, const char **json, uint64_t *len)
     if (r == NULL)
         return;
     b = r->batch;
+    if (b->spool) {
+        if (json)
+            *json = b->rec.json;
+        if (len)
+            *len = b->rec.len;
+        return;
+    }
     if (json)
         *json = b->text.buf + b->offsets[r->row];
     if (len)
@@ -291,6 +390,17 @@ void record_get_meta(const dray_record *r, struct dray_record_meta *out)
     out->table_version = (b->desc.flags & DRAY_BATCH_HAS_TABLE_VERSION)
                              ? b->desc.table_version
                              : 0;
+    if (b->spool) {
+        out->sequence = b->rec.sequence;
+        out->received_at = b->received;
+        out->batched_at = b->batched;
+        out->extracted_at = b->rec.meta.extracted_at;
+        out->primary_key = b->rec.meta.primary_key;
+        if (b->rec.meta.flags & SPOOL_REC_REJECTED) {
+            out->flags |= DRAY_REC_REJECTED;
+            out->reject_reason = b->rec.meta.reason;
+        }
+    }
 }
 
 static const char *keep(struct dray_batch *b, char *text)

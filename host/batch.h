@@ -1,9 +1,9 @@
 /*
  * batch.h - the batch and record objects behind dray_batch / dray_record.
  *
- * This is the in-memory batch: records given as JSON lines, the column
- * model built from the SCHEMA with jansson. The spool (issue "The gate and
- * the spool") adds a batch read from its files behind the same functions.
+ * Two sources behind the same functions: JSON lines held in memory (tests
+ * and the conformance harness) and a spool batch file, whose records
+ * stream through a buffer and are parsed one at a time.
  */
 #ifndef DRAY_HOST_BATCH_H
 #define DRAY_HOST_BATCH_H
@@ -46,6 +46,9 @@ struct batch_count {
 struct dray_batch *batch_open_memory(const struct batch_desc *desc,
                                      const char *lines, size_t len,
                                      struct strbuf *err);
+/* A batch read from a spool file (verified first; records stream). */
+struct dray_batch *batch_open_spool(const char *file, uint32_t attempt,
+                                    const char *ns, struct strbuf *err);
 void batch_free(struct dray_batch *b);
 
 /* What the plugin reported while loading. */

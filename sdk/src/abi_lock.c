@@ -120,7 +120,7 @@ DRAY__LOCK_AT(dray_value, text, 16);
 DRAY__LOCK_AT(dray_value, len, 24);
 DRAY__LOCK_AT(dray_value, i64, 32);
 
-DRAY__LOCK_SIZE(dray_record_meta, 72);
+DRAY__LOCK_SIZE(dray_record_meta, 80);
 DRAY__LOCK_AT(dray_record_meta, hdr, 0);
 DRAY__LOCK_AT(dray_record_meta, row, 8);
 DRAY__LOCK_AT(dray_record_meta, sequence, 16);
@@ -131,6 +131,7 @@ DRAY__LOCK_AT(dray_record_meta, primary_key, 48);
 DRAY__LOCK_AT(dray_record_meta, table_version, 56);
 DRAY__LOCK_AT(dray_record_meta, flags, 64);
 DRAY__LOCK_AT(dray_record_meta, reserved0, 68);
+DRAY__LOCK_AT(dray_record_meta, reject_reason, 72);
 
 DRAY__LOCK_SIZE(dray_host_api, 256);
 DRAY__LOCK_AT(dray_host_api, hdr, 0);
@@ -201,6 +202,7 @@ DRAY__LOCK_VALUE(DRAY_NODE_ITEMS, 2);
 DRAY__LOCK_VALUE(DRAY_NODE_OPEN, 4);
 DRAY__LOCK_VALUE(DRAY_NODE_DEPTH_CUT, 8);
 DRAY__LOCK_VALUE(DRAY_VF_I64, 1);
+DRAY__LOCK_VALUE(DRAY_REC_REJECTED, 1);
 DRAY__LOCK_VALUE(DRAY_BATCH_ACTIVATE_VERSION, 1);
 DRAY__LOCK_VALUE(DRAY_BATCH_HAS_TABLE_VERSION, 2);
 DRAY__LOCK_VALUE(DRAY_LOG_ERROR, 0);

@@ -201,6 +201,14 @@ enum {
 /* Value flags (dray_value.flags). */
 #define DRAY_VF_I64 (1u << 0) /* i64 holds the exact value */
 
+/*
+ * Record flags (dray_record_meta.flags). A record rejected at the gate
+ * (a missing key, a type mismatch under on_invalid: reject) still reaches
+ * every destination, so that it lands in its rejects table with the reason
+ * instead of vanishing: load it there, never into the stream's tables.
+ */
+#define DRAY_REC_REJECTED (1u << 0)
+
 /* Batch flags (dray_batch_info.flags). */
 /*
  * The batch starts with an ACTIVATE_VERSION message for table_version (its
@@ -398,8 +406,9 @@ struct dray_record_meta {
     const char *primary_key; /* __sdc_primary_key for keyless streams,
                                 or NULL */
     int64_t table_version;   /* 0 when the stream has none */
-    uint32_t flags;          /* none defined in 1.0 */
+    uint32_t flags;          /* DRAY_REC_* */
     uint32_t reserved0;
+    const char *reject_reason; /* with DRAY_REC_REJECTED */
 };
 
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,172 @@
+/*
+ * spool.h - the durable store between the gate (dray put) and the loaders.
+ *
+ * The interface is what a backend must offer (docs/ARCHITECTURE.md, "The
+ * spool seam"): append a batch, list, read, and (for the loader runtime)
+ * claim, ack and quarantine. This file holds the local-directory backend's
+ * writer and reader; the format is docs/SPOOL.md.
+ *
+ * A batch becomes visible only complete: written under tmp/, fsynced,
+ * renamed into batches/, the folder fsynced. Its id and sequence range are
+ * assigned at that moment under the stream's lock, so batches of a stream
+ * appear in the order of their sequences, whichever process wrote them.
+ */
+#ifndef DRAY_HOST_SPOOL_H
+#define DRAY_HOST_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strbuf.h"
+
+#define SPOOL_FORMAT 1
+
+struct spool {
+    char *path;         /* absolute */
+    char uuid[37];      /* 8-4-4-4-12 hex */
+    int dir_fd;         /* the spool folder */
+    uint64_t max_bytes; /* 0: no limit */
+    int wait_when_full; /* spool.on_full: wait (1) or fail (0) */
+};
+
+/*
+ * Opens the spool at path, creating it (mode 0700) when it does not exist
+ * and create is set. Refuses a spool of another format with a message that
+ * names both formats. Sweeps temporary files left by dead processes.
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int spool_open(struct spool *sp, const char *path, int create,
+               struct strbuf *err);
+void spool_close(struct spool *sp);
+
+/* Bytes the spool's batches take on disk. */
+uint64_t spool_bytes(const struct spool *sp);
+
+/* ---- writing a batch ---- */
+
+/* What a batch is, known when it is started. */
+struct spool_batch_head {
+    const char *integration;
+    const char *stream;
+    const char *const *keys;
+    size_t n_keys;
+    const char *schema_json; /* the SCHEMA message's "schema", compact */
+    int has_table_version;
+    int64_t table_version;
+    int activate_version;      /* starts with ACTIVATE_VERSION */
+    const char *const *routes; /* destination names */
+    size_t n_routes;
+};
+
+/* Flags of one record in a batch. */
+#define SPOOL_REC_REJECTED 0x01 /* rejected at the gate; reason kept */
+
+struct spool_record_meta {
+    uint32_t flags;
+    int64_t received_at_us;   /* µs since the epoch */
+    const char *extracted_at; /* RFC 3339 UTC, or NULL */
+    const char *primary_key;  /* __sdc_primary_key, or NULL */
+    const char *reason;       /* with SPOOL_REC_REJECTED */
+};
+
+struct spool_writer;
+
+/* Starts a batch in tmp/. Returns NULL with a reason in err. */
+struct spool_writer *spool_writer_open(struct spool *sp,
+                                       const struct spool_batch_head *head,
+                                       struct strbuf *err);
+
+/*
+ * Appends one record: json (len bytes of compact JSON) and its meta.
+ * Returns 0; -1 with err on failure (the batch is broken: abort it); 1 when
+ * the disk is full (ENOSPC, EDQUOT): the record is kept, nothing is lost,
+ * and spool_writer_retry() writes it out once there is room.
+ */
+int spool_writer_add(struct spool_writer *w, const char *json, size_t len,
+                     const struct spool_record_meta *meta, struct strbuf *err);
+/* Writes out what a full disk held back: 0, 1 (still full) or -1. */
+int spool_writer_retry(struct spool_writer *w, struct strbuf *err);
+
+size_t spool_writer_records(const struct spool_writer *w);
+uint64_t spool_writer_bytes(const struct spool_writer *w);
+/* When the batch was started (ms since the epoch, CLOCK_REALTIME). */
+int64_t spool_writer_started_ms(const struct spool_writer *w);
+
+/*
+ * Makes the batch durable and visible: assigns its id and _sdc_sequence
+ * range under the stream's lock, writes the footer, fsyncs, renames into
+ * batches/. On success the batch id is copied to id (>= 129 bytes) when id
+ * is not NULL. Returns 0 (w freed); -1 with err (w freed, nothing
+ * visible); 1 when the disk is full (w kept: call commit again later).
+ */
+int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err);
+
+/* Throws the batch away (its records were never visible). Frees w. */
+void spool_writer_abort(struct spool_writer *w);
+
+/* ---- reading a batch ---- */
+
+struct spool_batch {
+    char *id;
+    char *file;
+    char *integration, *stream;
+    char **keys;
+    size_t n_keys;
+    char *schema_json;
+    int has_table_version;
+    int64_t table_version;
+    int activate_version;
+    char **routes;
+    size_t n_routes;
+    int64_t first_sequence;
+    int64_t created_at_ms; /* strictly increasing per stream */
+    int64_t batched_at_us;
+    uint64_t n_records;
+    uint64_t size; /* bytes of the file */
+
+    /* Reading: records stream through a buffer, bounded by the largest
+       record, so a batch never has to fit in memory. */
+    int fd;
+    uint64_t records_at; /* offset of the first record */
+    uint64_t records_end;
+    uint64_t pos; /* file offset of buf[0] */
+    unsigned char *buf;
+    size_t buf_len, buf_cap, buf_off;
+    uint64_t next_index;
+};
+
+struct spool_record {
+    uint64_t index;
+    int64_t sequence;
+    struct spool_record_meta meta;
+    const char *json;
+    size_t len;
+};
+
+/*
+ * Reads and verifies a batch file (magic, checksum, footer, header).
+ * Returns 0; -1 with a reason in err for a corrupt or unreadable file
+ * (the caller quarantines it, never drops it).
+ */
+int spool_batch_read(const char *file, struct spool_batch *b,
+                     struct strbuf *err);
+void spool_batch_release(struct spool_batch *b);
+/* Next record, 1; 0 at the end; -1 with err on a read error. Texts point
+   into the batch's buffer until the next call. */
+int spool_batch_next(struct spool_batch *b, struct spool_record *r,
+                     struct strbuf *err);
+void spool_batch_rewind(struct spool_batch *b);
+
+/* Batch files of the spool (absolute paths), in spool order: by stream,
+   then by sequence. Returns the count; *files is malloc'd. */
+size_t spool_list(const struct spool *sp, char ***files);
+
+/* ---- state ---- */
+
+/* Saves the latest durable STATE value (JSON text) of an integration. */
+int spool_state_save(struct spool *sp, const char *integration,
+                     const char *json, size_t len, struct strbuf *err);
+/* The saved STATE, malloc'd, or NULL when none. */
+char *spool_state_load(const struct spool *sp, const char *integration);
+
+#endif

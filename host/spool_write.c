@@ -1,0 +1,395 @@
+/*
+ * Writing a batch: records stream into tmp/ through a buffer with a
+ * running checksum; commit assigns the id, the _sdc_sequence range and
+ * the creation time under the stream's lock, and renames the file into
+ * batches/ only once it is complete and on disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "spool_internal.h"
+
+#define WRITE_CHUNK (256 * 1024)
+
+/* The stream's counters, kept under its lock in streams/<hash>.seq. */
+struct counters {
+    uint64_t batch;
+    int64_t sequence;   /* last _sdc_sequence issued */
+    int64_t created_ms; /* last batch creation time */
+};
+
+struct spool_writer {
+    struct spool *sp;
+    char hash[17];
+    char *tmp; /* tmp/<pid>-<n>.tmp */
+    int fd;
+    unsigned char *buf; /* bytes not yet written */
+    size_t len, cap;
+    uint32_t crc; /* of everything handed to the file so far */
+    uint64_t bytes;
+    size_t records;
+    int64_t started_ms;
+    int trailer_done; /* footer appended to buf (commit retry) */
+    int lock_fd;      /* the stream's lock, held from commit to the end */
+    char *seq_file;
+    struct counters counters;
+    char id[129];
+};
+
+static int full_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
+static int reserve(struct spool_writer *w, size_t extra)
+{
+    if (w->len + extra <= w->cap)
+        return 0;
+    size_t cap = w->cap ? w->cap : WRITE_CHUNK;
+    while (cap < w->len + extra)
+        cap *= 2;
+    w->buf = xrealloc(w->buf, cap);
+    w->cap = cap;
+    return 0;
+}
+
+static void append(struct spool_writer *w, const void *p, size_t n)
+{
+    reserve(w, n);
+    memcpy(w->buf + w->len, p, n);
+    w->crc = (uint32_t)crc32(w->crc, p, (uInt)n);
+    w->len += n;
+    w->bytes += n;
+}
+
+/* Writes the buffer out; what a full disk refuses stays for a retry. */
+static int flush(struct spool_writer *w, struct strbuf *err)
+{
+    size_t done = 0;
+    int rc = 0;
+
+    while (done < w->len) {
+        ssize_t n = write(w->fd, w->buf + done, w->len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = full_errno(errno) ? 1 : -1;
+            if (rc < 0)
+                strbuf_addf(err, "cannot write '%s': %s", w->tmp,
+                            strerror(errno));
+            break;
+        }
+        done += (size_t)n;
+    }
+    memmove(w->buf, w->buf + done, w->len - done);
+    w->len -= done;
+    return rc;
+}
+
+static json_t *string_list(const char *const *items, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+struct spool_writer *spool_writer_open(struct spool *sp,
+                                       const struct spool_batch_head *head,
+                                       struct strbuf *err)
+{
+    static unsigned counter;
+    struct spool_writer *w = xcalloc(1, sizeof(*w));
+    json_error_t jerr;
+    json_t *h = NULL, *schema;
+    char *text = NULL;
+    unsigned char len[4];
+
+    w->sp = sp;
+    w->fd = -1;
+    w->lock_fd = -1;
+    w->crc = (uint32_t)crc32(0, Z_NULL, 0);
+    w->started_ms = spool_now_us() / 1000;
+    spool_stream_hash(head->integration, head->stream, w->hash);
+    w->tmp = xasprintf("%s/tmp/%ld-%u.tmp", sp->path, (long)getpid(),
+                       __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+    schema = json_loads(head->schema_json ? head->schema_json : "{}",
+                        JSON_DECODE_ANY, &jerr);
+    if (schema == NULL) {
+        strbuf_addf(err, "the schema of stream '%s' is not JSON: %s",
+                    head->stream, jerr.text);
+        goto fail;
+    }
+    h = json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "integration",
+                  head->integration, "stream", head->stream, "key_properties",
+                  string_list(head->keys, head->n_keys), "schema", schema,
+                  "table_version",
+                  head->has_table_version ? json_integer(head->table_version)
+                                          : json_null(),
+                  "activate_version", head->activate_version, "routes",
+                  string_list(head->routes, head->n_routes));
+    text = h ? json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL) {
+        strbuf_addf(err,
+                    "cannot describe the batch of stream '%s' (invalid "
+                    "UTF-8 in a name?)",
+                    head->stream);
+        goto fail;
+    }
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        strbuf_addf(err, "cannot create '%s': %s", w->tmp, strerror(errno));
+        goto fail;
+    }
+    append(w, SPOOL_MAGIC, 8);
+    put_u32(len, (uint32_t)strlen(text));
+    append(w, len, 4);
+    append(w, text, strlen(text));
+    free(text);
+    json_decref(h);
+    return w;
+fail:
+    free(text);
+    json_decref(h);
+    spool_writer_abort(w);
+    return NULL;
+}
+
+int spool_writer_add(struct spool_writer *w, const char *json, size_t len,
+                     const struct spool_record_meta *meta, struct strbuf *err)
+{
+    unsigned char fixed[SPOOL_FRAME_FIXED + 4], small[4];
+    /* Optional texts keep their NUL, so readers can point at them. */
+    size_t ex = meta->extracted_at ? strlen(meta->extracted_at) + 1 : 0;
+    size_t pk = meta->primary_key ? strlen(meta->primary_key) + 1 : 0;
+    int rejected = (meta->flags & SPOOL_REC_REJECTED) != 0;
+    const char *reason = rejected && meta->reason ? meta->reason : "";
+    size_t rs = rejected ? strlen(reason) + 1 : 0;
+    uint64_t frame;
+
+    if (ex > UINT16_MAX || pk > UINT16_MAX || rs > UINT32_MAX ||
+        len > UINT32_MAX - 64) {
+        strbuf_adds(err, "a record or its metadata is too large for a batch");
+        return -1;
+    }
+    frame = SPOOL_FRAME_FIXED + (ex ? 2 + ex : 0) + (pk ? 2 + pk : 0) +
+            (rejected ? 4 + rs : 0) + len;
+    put_u32(fixed, (uint32_t)frame);
+    fixed[4] = (unsigned char)(meta->flags & 0xff);
+    fixed[5] = ex ? 1 : 0;
+    fixed[6] = pk ? 1 : 0;
+    fixed[7] = 0;
+    put_u64(fixed + 8, (uint64_t)meta->received_at_us);
+    append(w, fixed, sizeof(fixed));
+    if (ex) {
+        put_u16(small, (uint16_t)ex);
+        append(w, small, 2);
+        append(w, meta->extracted_at, ex);
+    }
+    if (pk) {
+        put_u16(small, (uint16_t)pk);
+        append(w, small, 2);
+        append(w, meta->primary_key, pk);
+    }
+    if (rejected) {
+        put_u32(small, (uint32_t)rs);
+        append(w, small, 4);
+        append(w, reason, rs);
+    }
+    append(w, json, len);
+    w->records++;
+    return w->len >= WRITE_CHUNK ? flush(w, err) : 0;
+}
+
+int spool_writer_retry(struct spool_writer *w, struct strbuf *err)
+{
+    return flush(w, err);
+}
+
+size_t spool_writer_records(const struct spool_writer *w)
+{
+    return w->records;
+}
+
+uint64_t spool_writer_bytes(const struct spool_writer *w)
+{
+    return w->bytes;
+}
+
+int64_t spool_writer_started_ms(const struct spool_writer *w)
+{
+    return w->started_ms;
+}
+
+void spool_writer_abort(struct spool_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp)
+        unlink(w->tmp);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* releases the stream's lock */
+    free(w->tmp);
+    free(w->seq_file);
+    free(w->buf);
+    free(w);
+}
+
+static void read_counters(const char *file, struct counters *c)
+{
+    FILE *f = fopen(file, "r");
+    unsigned long long b = 0;
+    long long s = 0, m = 0;
+
+    memset(c, 0, sizeof(*c));
+    if (f == NULL)
+        return;
+    if (fscanf(f, "batch %llu\nsequence %lld\ncreated %lld", &b, &s, &m) == 3) {
+        c->batch = b;
+        c->sequence = s;
+        c->created_ms = m;
+    }
+    fclose(f);
+}
+
+static int write_counters(const char *file, const struct counters *c,
+                          struct strbuf *err)
+{
+    char *tmp = xasprintf("%s.%ld.tmp", file, (long)getpid());
+    char text[128];
+    int n = snprintf(text, sizeof(text),
+                     "batch %llu\nsequence %lld\n"
+                     "created %lld\n",
+                     (unsigned long long)c->batch, (long long)c->sequence,
+                     (long long)c->created_ms);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = -1;
+
+    if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 ||
+        rename(tmp, file) != 0) {
+        rc = full_errno(errno) ? 1 : -1;
+        if (rc < 0)
+            strbuf_addf(err, "cannot update '%s': %s", file, strerror(errno));
+        unlink(tmp);
+    } else {
+        rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    return rc;
+}
+
+/* Sequences follow the clock in nanoseconds, as Stitch's do, but never go
+   back: a clock step or a restart continues after the last one issued. */
+static int64_t next_sequence(int64_t last)
+{
+    int64_t now_ns = spool_now_us() * 1000;
+
+    return now_ns > last ? now_ns : last + 1;
+}
+
+/* Assigns the id, sequences and creation time from the stream's counters
+   (the lock is held) and appends footer, checksum and end mark. */
+static void add_trailer(struct spool_writer *w)
+{
+    int64_t first, now_ms = spool_now_us() / 1000;
+    unsigned char tail[8];
+    json_t *f;
+    char *text;
+
+    w->seq_file = xasprintf("%s/streams/%s.seq", w->sp->path, w->hash);
+    read_counters(w->seq_file, &w->counters);
+    first = next_sequence(w->counters.sequence);
+    w->counters.batch++;
+    w->counters.created_ms =
+        now_ms > w->counters.created_ms ? now_ms : w->counters.created_ms + 1;
+    snprintf(w->id, sizeof(w->id), "%s-%s-%012llu", w->sp->uuid, w->hash,
+             (unsigned long long)w->counters.batch);
+    f = json_pack("{s:s, s:I, s:I, s:I, s:I}", "batch_id", w->id,
+                  "first_sequence", (json_int_t)first, "records",
+                  (json_int_t)w->records, "created_at_ms",
+                  (json_int_t)w->counters.created_ms, "batched_at_us",
+                  (json_int_t)spool_now_us());
+    text = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(f);
+    append(w, text, strlen(text));
+    put_u32(tail, (uint32_t)strlen(text));
+    append(w, tail, 4);
+    free(text);
+    put_u32(tail, w->crc); /* the crc covers everything before it */
+    reserve(w, 12);
+    memcpy(w->buf + w->len, tail, 4);
+    memcpy(w->buf + w->len + 4, SPOOL_END, 8);
+    w->len += 12;
+    w->bytes += 12;
+    if (w->records)
+        w->counters.sequence = first + (int64_t)w->records - 1;
+    w->trailer_done = 1;
+}
+
+int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err)
+{
+    char *dst = NULL, *dir = NULL;
+    int rc;
+
+    rc = flush(w, err);
+    if (rc != 0)
+        goto out;
+    /* Under the stream's lock: the counters, the footer, the rename, so
+       batches of a stream appear in the order of their sequences. A full
+       disk keeps the lock (and the batch) until the retry succeeds. */
+    if (w->lock_fd < 0) {
+        char *lock = xasprintf("%s/streams/%s.lock", w->sp->path, w->hash);
+        w->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX) != 0) {
+            strbuf_addf(err, "cannot lock '%s': %s", lock, strerror(errno));
+            free(lock);
+            rc = -1;
+            goto out;
+        }
+        free(lock);
+    }
+    if (!w->trailer_done)
+        add_trailer(w);
+    rc = flush(w, err);
+    if (rc == 0 && fsync(w->fd) != 0) {
+        rc = full_errno(errno) ? 1 : -1;
+        if (rc < 0)
+            strbuf_addf(err, "cannot write '%s': %s", w->tmp, strerror(errno));
+    }
+    if (rc == 0)
+        rc = write_counters(w->seq_file, &w->counters, err);
+    if (rc != 0)
+        goto out;
+    dst = xasprintf("%s/batches/%s.batch", w->sp->path, w->id);
+    dir = xasprintf("%s/batches", w->sp->path);
+    if (rename(w->tmp, dst) != 0 || spool_sync_dir(dir) != 0) {
+        rc = full_errno(errno) ? 1 : -1;
+        if (rc < 0)
+            strbuf_addf(err, "cannot move the batch into '%s': %s", dst,
+                        strerror(errno));
+        goto out;
+    }
+    if (id)
+        snprintf(id, 129, "%s", w->id);
+    free(w->tmp);
+    w->tmp = NULL; /* renamed: abort must not unlink it */
+out:
+    free(dst);
+    free(dir);
+    if (rc == 1)
+        return 1; /* full disk: the caller retries with w intact */
+    spool_writer_abort(w);
+    return rc;
+}
