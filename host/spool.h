@@ -161,6 +161,56 @@ void spool_batch_rewind(struct spool_batch *b);
    then by sequence. Returns the count; *files is malloc'd. */
 size_t spool_list(const struct spool *sp, char ***files);
 
+/* ---- per destination: claim, ack, quarantine ---- */
+
+/*
+ * Each destination keeps its own view of the batches routed to it, under
+ * dest/<destination>/: acked/<id> (committed there), quarantined/<id>
+ * (held back, with the reason), attempts/<id> (offers so far), and
+ * leases/<stream hash>.lock. A batch is deleted once every destination it
+ * was routed to has acked it (unless spool.keep_loaded).
+ */
+
+enum { SPOOL_PENDING = 0, SPOOL_ACKED = 1, SPOOL_QUARANTINED = 2 };
+
+/* The batch's state for destination. */
+int spool_dest_state(const struct spool *sp, const char *destination,
+                     const char *batch_id);
+
+/*
+ * A lease on (destination, stream): an flock on a file, so a holder that
+ * dies (killed, crashed) loses it at once and never needs reclaiming.
+ * Returns 0 with *fd set, 1 when another process holds it, -1 with err.
+ * Release by closing the fd.
+ */
+int spool_lease(struct spool *sp, const char *destination,
+                const char *stream_hash, int *fd, struct strbuf *err);
+
+/* Marks the batch committed at destination (durably), then deletes it when
+   every routed destination has acked it and keep_loaded is 0. */
+int spool_ack(struct spool *sp, const char *destination, const char *file,
+              int keep_loaded, struct strbuf *err);
+
+/* Holds the batch back for destination with a one-line reason. */
+int spool_quarantine(struct spool *sp, const char *destination,
+                     const char *batch_id, const char *stream,
+                     const char *reason, struct strbuf *err);
+/* Makes a quarantined batch pending again (attempts reset). Returns 0, 1
+   when it was not quarantined, -1 with err. */
+int spool_requeue(struct spool *sp, const char *destination,
+                  const char *batch_id, struct strbuf *err);
+/* The reason it was quarantined, malloc'd; NULL when it is not. */
+char *spool_quarantine_reason(const struct spool *sp, const char *destination,
+                              const char *batch_id);
+
+/* Counts an offer of the batch to destination; returns the attempt number
+   (1 for the first). */
+int spool_attempt(struct spool *sp, const char *destination,
+                  const char *batch_id, struct strbuf *err);
+
+/* The stream hash of a batch id (its middle part), copied to out[17]. */
+int spool_id_stream_hash(const char *batch_id, char out[17]);
+
 /* ---- state ---- */
 
 /* Saves the latest durable STATE value (JSON text) of an integration. */

@@ -369,6 +369,78 @@ static void test_spool_batch_through_the_abi(void)
     spool_close(&sp);
 }
 
+/* Per destination: leases die with their holder, acks retire a batch once
+   every route has one, quarantine and requeue, attempts count. */
+static void test_destinations(void)
+{
+    struct spool sp;
+    struct strbuf err = STRBUF_INIT;
+    struct spool_writer *w;
+    char id[129], hash[17], *file, *reason;
+    int fd = -1, fd2 = -1;
+
+    CHECK_INT(spool_open(&sp, root, 1, &err), 0);
+    w = start(&sp, "dest"); /* routed to warehouse and lake */
+    add(w, "{\"id\":1}", &(struct spool_record_meta){0});
+    CHECK_INT(spool_writer_commit(w, id, &err), 0);
+    file = xasprintf("%s/batches/%s.batch", root, id);
+    CHECK_INT(spool_id_stream_hash(id, hash), 0);
+    CHECK_INT(strlen(hash), 16);
+
+    /* Leases: one holder at a time; a dead holder's lease is free. */
+    CHECK_INT(spool_lease(&sp, "warehouse", hash, &fd, &err), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct strbuf e = STRBUF_INIT;
+        int f2;
+        _exit(spool_lease(&sp, "warehouse", hash, &f2, &e) == 1 ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_INT(spool_lease(&sp, "lake", hash, &fd2, &err), 0); /* others free */
+    close(fd2);
+    pid = fork();
+    if (pid == 0) {
+        struct strbuf e = STRBUF_INIT;
+        int f3;
+        if (spool_lease(&sp, "lake", hash, &f3, &e) != 0)
+            _exit(1);
+        raise(SIGKILL); /* dies holding it */
+    }
+    waitpid(pid, &st, 0);
+    CHECK_INT(spool_lease(&sp, "lake", hash, &fd2, &err), 0);
+    close(fd2);
+    close(fd);
+
+    /* Attempts, quarantine, requeue. */
+    CHECK_INT(spool_attempt(&sp, "warehouse", id, &err), 1);
+    CHECK_INT(spool_attempt(&sp, "warehouse", id, &err), 2);
+    CHECK_INT(spool_dest_state(&sp, "warehouse", id), SPOOL_PENDING);
+    CHECK_INT(spool_quarantine(&sp, "warehouse", id, "dest",
+                               "plugin crashed\n(SIGSEGV) 3 times", &err),
+              0);
+    CHECK_INT(spool_dest_state(&sp, "warehouse", id), SPOOL_QUARANTINED);
+    reason = spool_quarantine_reason(&sp, "warehouse", id);
+    CHECK_STR(reason, "plugin crashed (SIGSEGV) 3 times");
+    free(reason);
+    CHECK_INT(spool_requeue(&sp, "warehouse", id, &err), 0);
+    CHECK_INT(spool_requeue(&sp, "warehouse", id, &err), 1);
+    CHECK_INT(spool_dest_state(&sp, "warehouse", id), SPOOL_PENDING);
+    CHECK_INT(spool_attempt(&sp, "warehouse", id, &err), 1);
+
+    /* Acks: the batch stays until both routes acked it. */
+    CHECK_INT(spool_ack(&sp, "warehouse", file, 0, &err), 0);
+    CHECK_INT(spool_dest_state(&sp, "warehouse", id), SPOOL_ACKED);
+    CHECK(access(file, F_OK) == 0);
+    CHECK_INT(spool_ack(&sp, "lake", file, 0, &err), 0);
+    CHECK(access(file, F_OK) != 0);
+    CHECK_STR(strbuf_str(&err), "");
+    free(file);
+    strbuf_release(&err);
+    spool_close(&sp);
+}
+
 static void test_cleanup(void)
 {
     char *cmd = xasprintf("rm -rf '%s'", root);
@@ -413,4 +485,5 @@ static void test_create_mode(void)
 UNIT_MAIN(UNIT_CASE(test_create_mode), UNIT_CASE(test_write_commit_read),
           UNIT_CASE(test_damage_is_refused), UNIT_CASE(test_format_and_sweep),
           UNIT_CASE(test_state), UNIT_CASE(test_concurrent_writers),
-          UNIT_CASE(test_spool_batch_through_the_abi), UNIT_CASE(test_cleanup))
+          UNIT_CASE(test_spool_batch_through_the_abi),
+          UNIT_CASE(test_destinations), UNIT_CASE(test_cleanup))

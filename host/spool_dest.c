@@ -1,0 +1,261 @@
+/*
+ * Each destination's view of the spool: which batches it acked or
+ * quarantined, how often a batch was offered to it, and leases on its
+ * streams. Markers are small files written with the same care as batches
+ * (temporary name, fsync, rename, folder fsync): an ack that is on disk is
+ * never undone by a crash, and one that is not will be redone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool_internal.h"
+
+static const char *const kinds[] = {"acked", "quarantined", "attempts",
+                                    "leases"};
+
+/* dest/<destination>/<kind>, made on first use. */
+static char *dest_dir(const struct spool *sp, const char *destination,
+                      const char *kind, int make)
+{
+    char *base = xasprintf("%s/dest", sp->path);
+    char *dest = xasprintf("%s/%s", base, destination);
+    char *dir = xasprintf("%s/%s", dest, kind);
+
+    if (make) {
+        mkdir(base, 0700);
+        mkdir(dest, 0700);
+        mkdir(dir, 0700);
+    }
+    free(base);
+    free(dest);
+    return dir;
+}
+
+/* Writes text to dir/name durably. */
+static int write_marker(const char *dir, const char *name, const char *text,
+                        struct strbuf *err)
+{
+    char *file = xasprintf("%s/%s", dir, name);
+    char *tmp = xasprintf("%s.%ld.tmp", file, (long)getpid());
+    size_t len = strlen(text);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = -1;
+
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
+        rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
+        strbuf_addf(err, "cannot write '%s': %s", file, strerror(errno));
+        unlink(tmp);
+    } else {
+        rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    free(file);
+    return rc;
+}
+
+static char *read_marker(const char *dir, const char *name)
+{
+    char *file = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(file, "r");
+    struct strbuf sb = STRBUF_INIT;
+    char buf[1024];
+    size_t n;
+
+    free(file);
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strbuf_add(&sb, buf, n);
+    fclose(f);
+    return strbuf_detach(&sb);
+}
+
+static int has_marker(const struct spool *sp, const char *destination,
+                      const char *kind, const char *id)
+{
+    char *dir = dest_dir(sp, destination, kind, 0);
+    char *file = xasprintf("%s/%s", dir, id);
+    int yes = access(file, F_OK) == 0;
+
+    free(file);
+    free(dir);
+    return yes;
+}
+
+int spool_dest_state(const struct spool *sp, const char *destination,
+                     const char *batch_id)
+{
+    if (has_marker(sp, destination, "acked", batch_id))
+        return SPOOL_ACKED;
+    if (has_marker(sp, destination, "quarantined", batch_id))
+        return SPOOL_QUARANTINED;
+    return SPOOL_PENDING;
+}
+
+int spool_id_stream_hash(const char *batch_id, char out[17])
+{
+    /* <uuid: 36>-<hash: 16>-<number> */
+    if (strlen(batch_id) < 36 + 1 + 16 + 1 || batch_id[36] != '-' ||
+        batch_id[53] != '-')
+        return -1;
+    memcpy(out, batch_id + 37, 16);
+    out[16] = '\0';
+    return 0;
+}
+
+int spool_lease(struct spool *sp, const char *destination,
+                const char *stream_hash, int *fd, struct strbuf *err)
+{
+    char *dir = dest_dir(sp, destination, "leases", 1);
+    char *file = xasprintf("%s/%s.lock", dir, stream_hash);
+    int rc = 0;
+
+    *fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        strbuf_addf(err, "cannot open lease '%s': %s", file, strerror(errno));
+        rc = -1;
+    } else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            rc = 1;
+        } else {
+            strbuf_addf(err, "cannot lock lease '%s': %s", file,
+                        strerror(errno));
+            rc = -1;
+        }
+        close(*fd);
+        *fd = -1;
+    }
+    free(file);
+    free(dir);
+    return rc;
+}
+
+/* Deletes the batch and its markers once every route acked it. */
+static void retire(struct spool *sp, const struct spool_batch *b,
+                   const char *file)
+{
+    for (size_t i = 0; i < b->n_routes; i++)
+        if (!has_marker(sp, b->routes[i], "acked", b->id))
+            return;
+    if (unlink(file) != 0)
+        return;
+    char *dir = xasprintf("%s/batches", sp->path);
+    spool_sync_dir(dir);
+    free(dir);
+    /* The markers only matter while the batch exists. */
+    for (size_t i = 0; i < b->n_routes; i++)
+        for (size_t k = 0; k < 3; k++) {
+            char *d = dest_dir(sp, b->routes[i], kinds[k], 0);
+            char *m = xasprintf("%s/%s", d, b->id);
+            unlink(m);
+            free(m);
+            free(d);
+        }
+}
+
+int spool_ack(struct spool *sp, const char *destination, const char *file,
+              int keep_loaded, struct strbuf *err)
+{
+    struct spool_batch b;
+    char *dir;
+    int rc;
+
+    if (spool_batch_read(file, &b, err) != 0)
+        return -1;
+    dir = dest_dir(sp, destination, "acked", 1);
+    rc = write_marker(dir, b.id, "", err);
+    free(dir);
+    if (rc == 0 && !keep_loaded)
+        retire(sp, &b, file);
+    spool_batch_release(&b);
+    return rc;
+}
+
+int spool_quarantine(struct spool *sp, const char *destination,
+                     const char *batch_id, const char *stream,
+                     const char *reason, struct strbuf *err)
+{
+    char *dir = dest_dir(sp, destination, "quarantined", 1);
+    struct strbuf text = STRBUF_INIT;
+    int rc;
+
+    /* "stream<TAB>reason": one line each, for dray status. */
+    strbuf_addf(&text, "%s\t", stream);
+    for (const char *p = reason; *p; p++)
+        strbuf_addch(&text, (*p == '\n' || *p == '\t') ? ' ' : *p);
+    strbuf_addch(&text, '\n');
+    rc = write_marker(dir, batch_id, text.buf, err);
+    strbuf_release(&text);
+    free(dir);
+    return rc;
+}
+
+int spool_requeue(struct spool *sp, const char *destination,
+                  const char *batch_id, struct strbuf *err)
+{
+    char *dir = dest_dir(sp, destination, "quarantined", 0);
+    char *file = xasprintf("%s/%s", dir, batch_id);
+    char *adir = dest_dir(sp, destination, "attempts", 0);
+    char *afile = xasprintf("%s/%s", adir, batch_id);
+    int rc = 0;
+
+    if (unlink(file) != 0) {
+        if (errno == ENOENT) {
+            rc = 1;
+        } else {
+            strbuf_addf(err, "cannot requeue '%s': %s", batch_id,
+                        strerror(errno));
+            rc = -1;
+        }
+    } else {
+        unlink(afile); /* a requeued batch starts its attempts over */
+        spool_sync_dir(dir);
+    }
+    free(file);
+    free(dir);
+    free(afile);
+    free(adir);
+    return rc;
+}
+
+char *spool_quarantine_reason(const struct spool *sp, const char *destination,
+                              const char *batch_id)
+{
+    char *dir = dest_dir(sp, destination, "quarantined", 0);
+    char *text = read_marker(dir, batch_id);
+    char *tab, *reason = NULL;
+
+    free(dir);
+    if (text == NULL)
+        return NULL;
+    tab = strchr(text, '\t');
+    reason = xstrdup(tab ? tab + 1 : text);
+    free(text);
+    reason[strcspn(reason, "\n")] = '\0';
+    return reason;
+}
+
+int spool_attempt(struct spool *sp, const char *destination,
+                  const char *batch_id, struct strbuf *err)
+{
+    char *dir = dest_dir(sp, destination, "attempts", 1);
+    char *text = read_marker(dir, batch_id);
+    char num[32];
+    int n = text ? atoi(text) : 0;
+
+    free(text);
+    n = n < 0 ? 1 : n + 1;
+    snprintf(num, sizeof(num), "%d\n", n);
+    if (write_marker(dir, batch_id, num, err) != 0)
+        n = -1;
+    free(dir);
+    return n;
+}
