@@ -2,6 +2,8 @@
 #ifndef DRAY_HOST_CLI_H
 #define DRAY_HOST_CLI_H
 
+#include <stddef.h>
+
 /* Exit codes of every command. */
 enum {
     EXITCODE_OK = 0,         /* done */
@@ -34,6 +36,35 @@ struct common_opts {
 int cli_parse_common(const struct command *cmd, int argc, char **argv,
                      const char *allowed, struct common_opts *out);
 
+/* What 'dray put' and 'dray state' take. */
+struct integration_opts {
+    const char *config;      /* -c/--config, or NULL */
+    const char *integration; /* --integration, checked for shape */
+    int quiet;               /* --quiet (put) */
+    int log_format;          /* --log-format (put): LOG_FORMAT_* */
+    const char **files;      /* put's FILE arguments ("-" is stdin) */
+    size_t n_files;
+};
+
+/*
+ * Parses argv for -c and the required --integration NAME; with put, also
+ * --quiet, --log-format FORMAT and FILE arguments ("--" ends the options).
+ * Returns 0, -2 after printing the help (exit 0), -1 after a usage error
+ * (exit 2). out->files is malloc'd either way.
+ */
+int cli_parse_integration(const struct command *cmd, int argc, char **argv,
+                          int put, struct integration_opts *out);
+
+/*
+ * Takes the value of an option at argv[*i] written "--name VALUE",
+ * "--name=VALUE" or (with short_name) "-n VALUE". Returns 1 with *out set
+ * and *i on the value's word, 0 when argv[*i] is not this option, -1 after
+ * a usage error ("option '--name' needs <what>").
+ */
+int cli_option_value(const struct command *cmd, int argc, char **argv, int *i,
+                     const char *short_name, const char *long_name,
+                     const char *what, const char **out);
+
 /* Prints "dray CMD: message; see 'dray CMD --help'" and returns
    EXITCODE_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)
@@ -47,6 +78,8 @@ int cmd_version(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_state(int argc, char **argv);
 
 struct config;
 /*

@@ -19,9 +19,10 @@
 
 #define NAME_MAX_LEN 63
 
-static const char *const top_keys[] = {"spool", "plugin_path", "destinations",
-                                       "routes", NULL};
-static const char *const spool_keys[] = {"path", NULL};
+static const char *const top_keys[] = {"spool",  "plugin_path", "destinations",
+                                       "routes", "batch",       "integrations",
+                                       NULL};
+static const char *const spool_keys[] = {"path", "max_bytes", "on_full", NULL};
 static const char *const destination_keys[] = {"name", "plugin", "mode",
                                                "options", NULL};
 
@@ -138,6 +139,9 @@ static int load_spool(struct loader *L, yaml_node_t *spool)
             return -1;
         path = config_map_get(&L->file, spool, "path");
     }
+    if (config_load_spool_limits(
+            L, spool != NULL && !config_is_null(spool) ? spool : NULL) < 0)
+        return -1;
     if (path == NULL) {
         cfg->spool_path = join_path(cfg->dir, "spool");
         return cfg->spool_path != NULL ? 0 : config_oom(L);
@@ -409,7 +413,10 @@ int config_load(const char *path, struct config *out, char *errbuf,
             0 ||
         load_destinations(&L, config_map_get(&L.file, root, "destinations")) <
             0 ||
-        config_load_routes(&L, config_map_get(&L.file, root, "routes")) < 0)
+        config_load_routes(&L, config_map_get(&L.file, root, "routes")) < 0 ||
+        config_load_batch(&L, config_map_get(&L.file, root, "batch")) < 0 ||
+        config_load_integrations(
+            &L, config_map_get(&L.file, root, "integrations")) < 0)
         goto cleanup;
     *out = cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -451,6 +458,9 @@ void config_release(struct config *cfg)
         free(cfg->routes[i].integration);
     }
     free(cfg->routes);
+    for (size_t i = 0; i < cfg->n_integrations; i++)
+        free(cfg->integrations[i].name);
+    free(cfg->integrations);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -11,6 +11,7 @@
 #define DRAY_HOST_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config_mark {
     int line;   /* 1-based; 0 when unknown */
@@ -42,6 +43,28 @@ struct config_route {
     struct config_mark mark;
 };
 
+/* spool.on_full: what 'dray put' does when spool.max_bytes is reached. */
+enum { CONFIG_ON_FULL_WAIT = 0, CONFIG_ON_FULL_FAIL = 1 };
+
+/* on_invalid: what the gate does with a value of another type than the
+   schema declares. */
+enum {
+    CONFIG_INVALID_SPLIT = 0,  /* keep it; it loads into a split column */
+    CONFIG_INVALID_REJECT = 1, /* store the record as rejected */
+    CONFIG_INVALID_FAIL = 2    /* stop: bad input */
+};
+
+/* Defaults of the 'batch' section. */
+#define CONFIG_BATCH_MAX_BYTES ((uint64_t)64 * 1024 * 1024)
+#define CONFIG_BATCH_MAX_RECORDS ((uint64_t)1000000)
+#define CONFIG_BATCH_MAX_AGE_MS ((int64_t)5 * 60 * 1000)
+
+struct config_integration {
+    char *name;
+    int on_invalid; /* CONFIG_INVALID_* */
+    struct config_mark mark;
+};
+
 struct config {
     char *path;         /* the file as given */
     char *dir;          /* absolute folder of the file; relative paths in the
@@ -53,6 +76,13 @@ struct config {
     size_t n_destinations;
     struct config_route *routes; /* empty: every integration everywhere */
     size_t n_routes;
+    uint64_t spool_max_bytes; /* 0: no limit */
+    int spool_on_full;        /* CONFIG_ON_FULL_* */
+    uint64_t batch_max_bytes;
+    uint64_t batch_max_records;
+    int64_t batch_max_age_ms;
+    struct config_integration *integrations; /* only those written */
+    size_t n_integrations;
 };
 
 /*
@@ -69,6 +99,16 @@ void config_release(struct config *cfg);
 /* The destination named name, or NULL. */
 const struct config_destination *config_destination(const struct config *cfg,
                                                     const char *name);
+
+/* The settings of integration name, or NULL when the config has none. */
+const struct config_integration *config_integration(const struct config *cfg,
+                                                    const char *name);
+
+/* The on_invalid of integration name (CONFIG_INVALID_SPLIT by default). */
+int config_on_invalid(const struct config *cfg, const char *name);
+
+/* Integration names: [A-Za-z0-9_.-]+. */
+int config_is_integration_name(const char *s);
 
 /*
  * Which config file a command uses: the -c argument if given, else

@@ -111,4 +111,13 @@ int config_oom(struct loader *L);
  */
 int config_load_routes(struct loader *L, yaml_node_t *list);
 
+/*
+ * In config_gate.c, the settings of 'dray put': spool.max_bytes and
+ * spool.on_full from the (key-checked) 'spool' mapping, or the defaults
+ * when spool is NULL; the 'batch' section; the 'integrations' section.
+ */
+int config_load_spool_limits(struct loader *L, yaml_node_t *spool);
+int config_load_batch(struct loader *L, yaml_node_t *batch);
+int config_load_integrations(struct loader *L, yaml_node_t *map);
+
 #endif

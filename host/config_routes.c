@@ -17,7 +17,7 @@
 
 static const char *const route_keys[] = {"integration", "destinations", NULL};
 
-static int is_integration_name(const char *s)
+int config_is_integration_name(const char *s)
 {
     if (s[0] == '\0')
         return 0;
@@ -148,7 +148,7 @@ static int load_route(struct loader *L, yaml_node_t *node, size_t pos,
     if (r->integration[0] == '\0')
         return config_fail(&L->file, config_mark_of(integration),
                            "%s is empty; give the integration's name", what);
-    if (!is_integration_name(r->integration))
+    if (!config_is_integration_name(r->integration))
         return config_fail(&L->file, config_mark_of(integration),
                            "integration name '%s' in route %zu is not valid; "
                            "use letters, digits, '_', '.' and '-'",

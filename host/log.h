@@ -15,6 +15,22 @@ int32_t log_level(void);
 int32_t log_level_parse(const char *name);
 void log_init_from_env(void);
 
+/* How lines look: "dray: warn: message" (the default), or one JSON object
+   a line, {"level":"warn","msg":"message"}. */
+enum { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
+void log_set_format(int format);
+int log_format(void);
+/* Parses "text" or "json"; -1 when unknown. */
+int log_format_parse(const char *name);
+
+/*
+ * A line that is a command's output rather than a diagnostic (a summary,
+ * the error that ends a run): never filtered by level, written as it is in
+ * the text format (it carries its own prefix) and as a JSON object in the
+ * JSON format. Line breaks become spaces: one message, one line.
+ */
+void log_report(int32_t level, const char *fmt, ...) DRAY_PRINTF(2, 3);
+
 /* who is a prefix such as "destination 'lake' (s3)", or NULL. */
 void log_vmsg(int32_t level, const char *who, const char *fmt, va_list ap);
 void log_msg(int32_t level, const char *fmt, ...) DRAY_PRINTF(2, 3);

@@ -213,7 +213,9 @@ int spool_id_stream_hash(const char *batch_id, char out[17]);
 
 /* ---- state ---- */
 
-/* Saves the latest durable STATE value (JSON text) of an integration. */
+/* Saves the latest durable STATE value (JSON text) of an integration.
+   Returns 0; 1 when the disk is full (nothing changed: retry); -1 with
+   err. */
 int spool_state_save(struct spool *sp, const char *integration,
                      const char *json, size_t len, struct strbuf *err);
 /* The saved STATE, malloc'd, or NULL when none. */

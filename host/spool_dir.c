@@ -333,14 +333,14 @@ int spool_state_save(struct spool *sp, const char *integration,
     int rc = -1;
 
     if (fd < 0 || write(fd, json, len) != (ssize_t)len ||
-        write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+        write(fd, "\n", 1) != 1 || fsync(fd) != 0 || rename(tmp, file) != 0 ||
+        spool_sync_dir(dir) != 0) {
+        if (errno == ENOSPC || errno == EDQUOT) {
+            rc = 1; /* full: nothing changed, the caller retries */
+            goto out;
+        }
         strbuf_addf(err, "cannot save the STATE of '%s' in '%s': %s",
-                    integration, tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
-        strbuf_addf(err, "cannot save the STATE of '%s': %s", integration,
-                    strerror(errno));
+                    integration, file, strerror(errno));
         goto out;
     }
     rc = 0;

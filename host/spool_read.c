@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dray/dray_json.h"
 #include "spool_internal.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -55,16 +56,37 @@ static int file_crc(int fd, uint64_t n, uint32_t *out)
     return rc;
 }
 
-static char **strings(json_t *a, size_t *n)
+/* The strings of array token a of doc, malloc'd. */
+static char **strings(const struct dray_json_doc *doc, int32_t a, size_t *n)
 {
-    size_t i;
-    json_t *v;
-    char **out = xcalloc(json_array_size(a) + 1, sizeof(char *));
+    struct dray_buf buf = DRAY_BUF_INIT;
+    char **out;
 
     *n = 0;
-    json_array_foreach (a, i, v)
-        if (json_is_string(v))
-            out[(*n)++] = xstrdup(json_string_value(v));
+    if (a < 0 || doc->tok[a].type != DRAY_JSON_ARRAY)
+        return xcalloc(1, sizeof(char *));
+    out = xcalloc(doc->tok[a].count + 1, sizeof(char *));
+    for (uint32_t i = (uint32_t)a + 1; i < doc->tok[a].end;
+         i = doc->tok[i].end) {
+        dray_buf_reset(&buf);
+        if (doc->tok[i].type == DRAY_JSON_STRING &&
+            dray_json_string(doc, i, &buf) == 0)
+            out[(*n)++] = xstrdup(buf.data ? buf.data : "");
+    }
+    dray_buf_release(&buf);
+    return out;
+}
+
+static char *string_member(const struct dray_json_doc *doc, const char *name)
+{
+    struct dray_buf buf = DRAY_BUF_INIT;
+    int32_t v = dray_json_get(doc, 0, name, strlen(name));
+    char *out = NULL;
+
+    if (v >= 0 && doc->tok[v].type == DRAY_JSON_STRING &&
+        dray_json_string(doc, (uint32_t)v, &buf) == 0)
+        out = xstrdup(buf.data ? buf.data : "");
+    dray_buf_release(&buf);
     return out;
 }
 
@@ -127,8 +149,9 @@ static int read_header(struct spool_batch *b, int fd, struct strbuf *err)
     unsigned char head[12];
     uint32_t hlen;
     char *text;
-    json_t *h, *v;
-    json_error_t jerr;
+    struct dray_json_doc doc;
+    int32_t v;
+    int rc = -1;
 
     if (pread_all(fd, head, sizeof(head), 0) != 0 ||
         memcmp(head, SPOOL_MAGIC, 8) != 0)
@@ -142,34 +165,46 @@ static int read_header(struct spool_batch *b, int fd, struct strbuf *err)
         return corrupt(err, b->file, "cannot read its header");
     }
     text[hlen] = '\0';
-    h = json_loads(text, 0, &jerr);
-    free(text);
-    if (!json_is_object(h)) {
-        json_decref(h);
-        return corrupt(err, b->file, "bad header");
+    /* The SDK's parser, not a tree: the schema is kept as written. */
+    dray_json_doc_init(&doc);
+    if (dray_json_parse(&doc, text, hlen, NULL) != 0 ||
+        doc.tok[0].type != DRAY_JSON_OBJECT) {
+        corrupt(err, b->file, "bad header");
+        goto out;
     }
-    b->integration =
-        xstrdup_or_null(json_string_value(json_object_get(h, "integration")));
-    b->stream =
-        xstrdup_or_null(json_string_value(json_object_get(h, "stream")));
+    b->integration = string_member(&doc, "integration");
+    b->stream = string_member(&doc, "stream");
     if (b->integration == NULL || b->stream == NULL) {
-        json_decref(h);
-        return corrupt(err, b->file, "no stream in its header");
+        corrupt(err, b->file, "no stream in its header");
+        goto out;
     }
-    b->keys = strings(json_object_get(h, "key_properties"), &b->n_keys);
-    b->routes = strings(json_object_get(h, "routes"), &b->n_routes);
-    b->schema_json =
-        json_dumps(json_object_get(h, "schema"),
-                   JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (b->schema_json == NULL)
+    b->keys =
+        strings(&doc, dray_json_get(&doc, 0, "key_properties", 14), &b->n_keys);
+    b->routes =
+        strings(&doc, dray_json_get(&doc, 0, "routes", 6), &b->n_routes);
+    v = dray_json_get(&doc, 0, "schema", 6);
+    if (v >= 0) {
+        const struct dray_json_token *t = &doc.tok[v];
+        size_t n = t->type == DRAY_JSON_STRING ? t->len + 2 : t->len;
+        size_t off = t->type == DRAY_JSON_STRING ? t->offset - 1 : t->offset;
+        b->schema_json = xmalloc(n + 1);
+        memcpy(b->schema_json, text + off, n);
+        b->schema_json[n] = '\0';
+    } else {
         b->schema_json = xstrdup("{}");
-    v = json_object_get(h, "table_version");
-    b->has_table_version = json_is_integer(v);
-    b->table_version = json_integer_value(v);
-    b->activate_version = json_is_true(json_object_get(h, "activate_version"));
+    }
+    v = dray_json_get(&doc, 0, "table_version", 13);
+    b->has_table_version = v >= 0 && doc.tok[v].type == DRAY_JSON_NUMBER;
+    if (b->has_table_version)
+        b->table_version = strtoll(text + doc.tok[v].offset, NULL, 10);
+    v = dray_json_get(&doc, 0, "activate_version", 16);
+    b->activate_version = v >= 0 && doc.tok[v].type == DRAY_JSON_TRUE;
     b->records_at = 12 + hlen;
-    json_decref(h);
-    return 0;
+    rc = 0;
+out:
+    dray_json_doc_release(&doc);
+    free(text);
+    return rc;
 }
 
 int spool_batch_read(const char *file, struct spool_batch *b,

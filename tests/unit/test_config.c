@@ -19,31 +19,9 @@
 static char tmp_dir[PATH_MAX];  /* as made by mkdtemp */
 static char real_dir[PATH_MAX]; /* the same, through realpath */
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[PATH_MAX * 2];
-    struct stat st;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void remove_tmp_dir(void)
 {
-    remove_tree(tmp_dir);
+    unit_remove_tree(tmp_dir);
 }
 
 static const char *dir(void)
@@ -283,6 +261,68 @@ static void test_defaults(void)
     memset(&cfg, 0xAB, sizeof(cfg));
     CHECK_INT(config_load(NULL, &cfg, err, sizeof(err)), -1);
     CHECK(is_zeroed(&cfg));
+}
+
+/* The gate's settings: defaults, every value, and units as elsewhere. */
+static void test_gate_settings(void)
+{
+    struct config cfg;
+    char err[512];
+
+    CHECK_INT(load("destinations: []\n", &cfg, err, sizeof(err)), 0);
+    CHECK_INT(cfg.spool_max_bytes, 0);
+    CHECK_INT(cfg.spool_on_full, CONFIG_ON_FULL_WAIT);
+    CHECK_INT(cfg.batch_max_bytes, 64 * 1024 * 1024);
+    CHECK_INT(cfg.batch_max_records, 1000000);
+    CHECK_INT(cfg.batch_max_age_ms, 5 * 60 * 1000);
+    CHECK_INT(cfg.n_integrations, 0);
+    CHECK(config_integration(&cfg, "shop") == NULL);
+    CHECK_INT(config_on_invalid(&cfg, "shop"), CONFIG_INVALID_SPLIT);
+    config_release(&cfg);
+
+    CHECK_INT(load("spool: {path: ./q, max_bytes: 10GiB, on_full: fail}\n"
+                   "batch: {max_bytes: 512KB, max_records: 250, max_age: "
+                   "1500ms}\n"
+                   "integrations:\n"
+                   "  shop: {on_invalid: reject}\n"
+                   "  crm.v2-eu:\n"
+                   "    on_invalid: fail\n"
+                   "  web_hooks: {on_invalid: split}\n"
+                   "  plain:\n",
+                   &cfg, err, sizeof(err)),
+              0);
+    if (cfg.path == NULL) {
+        UNIT_FAIL_AT("load failed: %s", err);
+        return;
+    }
+    CHECK(cfg.spool_max_bytes == 10ull * 1024 * 1024 * 1024);
+    CHECK_INT(cfg.spool_on_full, CONFIG_ON_FULL_FAIL);
+    CHECK_INT(cfg.batch_max_bytes, 512000);
+    CHECK_INT(cfg.batch_max_records, 250);
+    CHECK_INT(cfg.batch_max_age_ms, 1500);
+    CHECK_INT(cfg.n_integrations, 4);
+    CHECK_INT(config_on_invalid(&cfg, "shop"), CONFIG_INVALID_REJECT);
+    CHECK_INT(config_on_invalid(&cfg, "crm.v2-eu"), CONFIG_INVALID_FAIL);
+    CHECK_INT(config_on_invalid(&cfg, "web_hooks"), CONFIG_INVALID_SPLIT);
+    CHECK_INT(config_on_invalid(&cfg, "plain"), CONFIG_INVALID_SPLIT);
+    CHECK_INT(config_on_invalid(&cfg, "other"), CONFIG_INVALID_SPLIT);
+    CHECK(config_integration(&cfg, "crm.v2-eu") == &cfg.integrations[1]);
+    check_mark(cfg.integrations[1].mark, 5, 3);
+    config_release(&cfg);
+    CHECK(is_zeroed(&cfg));
+
+    /* Empty sections are absent ones; on_full: wait is the default. */
+    CHECK_INT(load("spool: {on_full: wait}\nbatch:\nintegrations: {}\n", &cfg,
+                   err, sizeof(err)),
+              0);
+    CHECK_INT(cfg.spool_on_full, CONFIG_ON_FULL_WAIT);
+    CHECK_INT(cfg.batch_max_records, 1000000);
+    CHECK_INT(cfg.n_integrations, 0);
+    config_release(&cfg);
+
+    CHECK(config_is_integration_name("a.b-c_9"));
+    CHECK(!config_is_integration_name(""));
+    CHECK(!config_is_integration_name("a/b"));
 }
 
 static void test_paths(void)
@@ -601,7 +641,7 @@ static const struct error_case error_cases[] = {
      "colour: blue\n",
      {NULL},
      "1:1: unknown key 'colour' at the top level; valid keys are 'spool', "
-     "'plugin_path', 'destinations', 'routes'"},
+     "'plugin_path', 'destinations', 'routes', 'batch', 'integrations'"},
     {"spool typo",
      "spool: {path: ./s, pth: x}\n",
      {NULL},
@@ -609,7 +649,8 @@ static const struct error_case error_cases[] = {
     {"spool unknown",
      "spool:\n  folder: x\n",
      {NULL},
-     "2:3: unknown key 'folder' in 'spool'; valid keys are 'path'"},
+     "2:3: unknown key 'folder' in 'spool'; valid keys are 'path', "
+     "'max_bytes', 'on_full'"},
     {"destination typo",
      "destinations:\n  - name: a\n    plugin: p\n    optoins: {}\n",
      {NULL},
@@ -720,6 +761,106 @@ static const struct error_case error_cases[] = {
      "spool:\n  path:\n",
      {NULL},
      "2:8: 'path' in 'spool' has no value; give one, or remove the line"},
+
+    /* The gate's settings: spool limits, batch, integrations. */
+    {"spool max_bytes not a size",
+     "spool: {max_bytes: lots}\n",
+     {NULL},
+     "1:20: 'max_bytes' in 'spool' is wrong: expected a size such as 512KiB, "
+     "16MiB or 1GB"},
+    {"spool max_bytes negative",
+     "spool: {max_bytes: -1}\n",
+     {NULL},
+     "1:20: 'max_bytes' in 'spool' is wrong: expected a size such as 512KiB, "
+     "16MiB or 1GB"},
+    {"spool max_bytes zero", "spool: {max_bytes: 0}\n", {NULL}, NULL},
+    {"spool max_bytes from env",
+     "spool: {max_bytes: '${DRAY_T_SIZE}'}\n",
+     {"DRAY_T_SIZE=2GiB"},
+     NULL},
+    {"spool on_full unknown",
+     "spool: {on_full: drop}\n",
+     {NULL},
+     "1:18: 'on_full' in 'spool' must be 'wait' or 'fail'"},
+    {"spool on_full list",
+     "spool: {on_full: [wait]}\n",
+     {NULL},
+     "1:18: 'on_full' in 'spool' must be a single value, not a list; quote "
+     "it if it is meant as text"},
+    {"batch scalar",
+     "batch: 64MiB\n",
+     {NULL},
+     "1:8: 'batch' must be a mapping like {max_bytes: 64MiB, max_records: "
+     "1000000, max_age: 5m}, not a single value"},
+    {"batch typo",
+     "batch: {max_recods: 5}\n",
+     {NULL},
+     "1:9: unknown key 'max_recods' in 'batch'; did you mean "
+     "'max_records'?"},
+    {"batch unknown",
+     "batch:\n  compress: yes\n",
+     {NULL},
+     "2:3: unknown key 'compress' in 'batch'; valid keys are 'max_bytes', "
+     "'max_records', 'max_age'"},
+    {"batch max_bytes zero",
+     "batch: {max_bytes: 0}\n",
+     {NULL},
+     "1:20: 'max_bytes' in 'batch' must be more than 0; remove it for the "
+     "default"},
+    {"batch max_records not a number",
+     "batch: {max_records: 1e6}\n",
+     {NULL},
+     "1:22: 'max_records' in 'batch' is wrong: expected an integer"},
+    {"batch max_records zero",
+     "batch: {max_records: 0}\n",
+     {NULL},
+     "1:22: 'max_records' in 'batch' must be more than 0; remove it for the "
+     "default"},
+    {"batch max_age without unit",
+     "batch: {max_age: 30}\n",
+     {NULL},
+     "1:18: 'max_age' in 'batch' is wrong: expected a duration such as "
+     "250ms, 30s, 5m or 2h"},
+    {"batch max_age zero",
+     "batch: {max_age: 0s}\n",
+     {NULL},
+     "1:18: 'max_age' in 'batch' must be more than 0; remove it for the "
+     "default"},
+    {"batch max_age null",
+     "batch:\n  max_age:\n",
+     {NULL},
+     "2:11: 'max_age' in 'batch' has no value; give one, or remove the line"},
+    {"integrations list",
+     "integrations: [shop]\n",
+     {NULL},
+     "1:15: 'integrations' must be a mapping of integration names to "
+     "settings, e.g. 'shop: {on_invalid: reject}', not a list"},
+    {"integration bad name",
+     "integrations:\n  'my shop': {on_invalid: split}\n",
+     {NULL},
+     "2:3: integration name 'my shop' in 'integrations' is not valid; use "
+     "letters, digits, '_', '.' and '-'"},
+    {"integration scalar",
+     "integrations:\n  shop: reject\n",
+     {NULL},
+     "2:9: integration 'shop' must be a mapping like {on_invalid: split}, "
+     "not a single value"},
+    {"integration typo",
+     "integrations:\n  shop: {on_invalide: reject}\n",
+     {NULL},
+     "2:10: unknown key 'on_invalide' in integration 'shop'; did you mean "
+     "'on_invalid'?"},
+    {"integration on_invalid unknown",
+     "integrations:\n  shop: {on_invalid: drop}\n",
+     {NULL},
+     "2:22: 'on_invalid' of integration 'shop' must be 'split', 'reject' or "
+     "'fail'"},
+    {"integration twice",
+     "integrations:\n  shop: {}\n  shop: {on_invalid: fail}\n",
+     {NULL},
+     "3:3: key 'shop' appears twice in 'integrations' (first at line 2, "
+     "column 3); keep one of them"},
+    {"integration empty", "integrations:\n  shop:\n", {NULL}, NULL},
     {"plugin_path scalar",
      "plugin_path: extra\n",
      {NULL},
@@ -1194,8 +1335,9 @@ static void test_large(void)
 }
 
 UNIT_MAIN(UNIT_CASE(test_full_example), UNIT_CASE(test_defaults),
-          UNIT_CASE(test_paths), UNIT_CASE(test_default_path),
-          UNIT_CASE(test_unreadable), UNIT_CASE(test_env_expansion),
+          UNIT_CASE(test_gate_settings), UNIT_CASE(test_paths),
+          UNIT_CASE(test_default_path), UNIT_CASE(test_unreadable),
+          UNIT_CASE(test_env_expansion),
           UNIT_CASE(test_env_everywhere_but_keys),
           UNIT_CASE(test_values_as_written), UNIT_CASE(test_aliases),
           UNIT_CASE(test_errors), UNIT_CASE(test_syntax_errors),

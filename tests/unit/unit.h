@@ -10,9 +10,13 @@
 #ifndef DRAY_TESTS_UNIT_H
 #define DRAY_TESTS_UNIT_H
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int unit__failed_checks;
 
@@ -55,6 +59,31 @@ static int unit__failed_checks;
             UNIT_FAIL_AT("%s contains %s:\n  got: %s\n  missing: %s", #hay,    \
                          #needle, unit__h ? unit__h : "(null)", unit__n);      \
     } while (0)
+
+/* Removes dir and everything below it (scratch folders of a test). */
+static inline void unit_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX * 2];
+    struct stat st;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+            (int)sizeof(path))
+            continue;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            unit_remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
 
 struct unit_case {
     const char *name;
