@@ -1,7 +1,7 @@
 #!/bin/bash
 # README command (1): build dray, install its SDK into build/stage, build
-# the example plugin out of tree against it, and run dray on the quickstart
-# config. No server to start.
+# the example plugin out of tree against it, check the quickstart config,
+# and take a tap's output (shop.jsonl) into the spool. No server to start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -20,3 +20,14 @@ build/bin/dray plugins -c "$config"
 echo
 echo "\$ dray check -c $config"
 build/bin/dray check -c "$config"
+
+echo
+echo "\$ dray put -c $config --integration shop examples/quickstart/shop.jsonl"
+build/bin/dray put -c "$config" --integration shop examples/quickstart/shop.jsonl
+echo
+echo "\$ dray state -c $config --integration shop"
+build/bin/dray state -c "$config" --integration shop
+echo
+echo "The batches are in examples/quickstart/spool/batches/:"
+ls -l examples/quickstart/spool/batches/
+echo "(Loading them with 'dray run' arrives with the loader runtime.)"
