@@ -78,6 +78,7 @@ int cmd_version(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 

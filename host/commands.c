@@ -99,6 +99,9 @@ const struct command cli_commands[] = {
      "\n"
      "Prints the dray version and the plugin ABI it speaks.\n"},
     {"help", cmd_help, "show help", "usage: dray help [COMMAND]\n"},
+    /* Internal: the loader worker 'dray run' starts; not in the help. */
+    {"__worker", cmd_worker, "",
+     "usage: dray __worker -c FILE --destination NAME\n"},
 };
 const unsigned cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

@@ -1,6 +1,8 @@
 /*
  * hello: the smallest useful dray destination. It writes every batch as a
- * JSON-lines file, <path>/<stream>/<batch id>.jsonl, one record a line.
+ * JSON-lines file, <path>/<stream>/<batch id>.jsonl, one record a line;
+ * records the gate rejected go beside it with their reason, in
+ * <batch id>.rejected.jsonl.
  *
  * The file is written under a temporary name, flushed to disk and renamed,
  * so a reader never sees half a batch, and loading the same batch again
@@ -86,6 +88,70 @@ static int stream_dir(const struct hello *h, const char *stream, char *out,
     return 0;
 }
 
+/* Records rejected at the gate, as JSON lines {"reason":..,"record":..}. */
+struct rejects {
+    char *data;
+    size_t len, cap;
+};
+
+static int add_bytes(struct rejects *r, const char *p, size_t n)
+{
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 4096;
+        while (cap < r->len + n)
+            cap *= 2;
+        char *q = realloc(r->data, cap);
+        if (q == NULL)
+            return -1;
+        r->data = q;
+        r->cap = cap;
+    }
+    memcpy(r->data + r->len, p, n);
+    r->len += n;
+    return 0;
+}
+
+static int keep_reject(struct rejects *r, const char *reason, const char *json,
+                       uint64_t len)
+{
+    const char *p = reason ? reason : "";
+
+    if (add_bytes(r, "{\"reason\":\"", 11) != 0)
+        return -1;
+    for (; *p; p++) { /* the host keeps reasons on one line */
+        if ((*p == '"' || *p == '\\') && add_bytes(r, "\\", 1) != 0)
+            return -1;
+        if (add_bytes(r, p, 1) != 0)
+            return -1;
+    }
+    return add_bytes(r, "\",\"record\":", 11) != 0 ||
+                   add_bytes(r, json, (size_t)len) != 0 ||
+                   add_bytes(r, "}\n", 2) != 0
+               ? -1
+               : 0;
+}
+
+/* <dir>/<batch id>.rejected.jsonl, written whole and renamed into place. */
+static dray_status write_rejects(const char *dir, const char *batch_id,
+                                 const struct rejects *r, dray_error *err)
+{
+    char tmp[4200], final[4200];
+    int fd;
+
+    snprintf(final, sizeof(final), "%s/%s.rejected.jsonl", dir, batch_id);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.rejected.tmp", dir, batch_id);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write_all(fd, r->data, r->len) != 0 || fsync(fd) != 0 ||
+        close(fd) != 0 || rename(tmp, final) != 0) {
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        return dray_error_set(err, DRAY_E_RETRYABLE, NULL,
+                              "cannot write '%s': %s", final, strerror(errno));
+    }
+    return DRAY_OK;
+}
+
 static dray_status hello_load(void *state, dray_batch *batch, dray_error *err)
 {
     const struct dray_host_api *host = dray_host();
@@ -95,6 +161,8 @@ static dray_status hello_load(void *state, dray_batch *batch, dray_error *err)
     const dray_record *rec;
     int64_t rows = 0;
     dray_status st = DRAY_OK;
+    struct rejects rejects = {NULL, 0, 0};
+    struct dray_record_meta meta = DRAY_VIEW_INIT(struct dray_record_meta);
     int fd;
 
     host->batch_info(batch, &info);
@@ -122,6 +190,15 @@ static dray_status hello_load(void *state, dray_batch *batch, dray_error *err)
         if (rec == NULL)
             break;
         host->record_json(rec, &json, &len);
+        host->record_meta(rec, &meta);
+        if (meta.flags & DRAY_REC_REJECTED) {
+            /* Rejected at the gate: kept aside with the reason, counted,
+               never mixed with the stream's rows. */
+            if (keep_reject(&rejects, meta.reject_reason, json, len) != 0)
+                goto io_error;
+            host->reject_record(batch, rec, NULL, meta.reject_reason);
+            continue;
+        }
         if (write_all(fd, json, (size_t)len) != 0 ||
             write_all(fd, "\n", 1) != 0)
             goto io_error;
@@ -136,6 +213,12 @@ static dray_status hello_load(void *state, dray_batch *batch, dray_error *err)
     fd = -1;
     if (rename(tmp, final) != 0)
         goto io_error;
+    if (rejects.len > 0 &&
+        write_rejects(dir, info.batch_id, &rejects, err) != DRAY_OK) {
+        free(rejects.data);
+        return DRAY_E_RETRYABLE;
+    }
+    free(rejects.data);
     host->report_rows(batch, info.stream, rows);
     dray_log(h->inst, DRAY_LOG_INFO, "wrote %lld rows to %s", (long long)rows,
              final);
@@ -145,6 +228,7 @@ io_error:
     st = dray_error_set(err, DRAY_E_RETRYABLE, NULL, "cannot write '%s': %s",
                         tmp, strerror(errno));
 fail:
+    free(rejects.data);
     if (fd >= 0)
         close(fd);
     unlink(tmp);

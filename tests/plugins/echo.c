@@ -9,7 +9,9 @@
  */
 #include <dray/dray_plugin.h>
 
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,9 @@ struct echo {
     const char *out_dir;
     const char *fail_mode;
     int64_t max_rows;
+    const char *crash_when; /* a record containing this text: SIGSEGV */
+    const char *hang_when;  /* a record containing this text: hang */
+    int64_t retry_first;    /* fail retryably while attempt <= this */
 };
 
 static const char *const fail_modes[] = {"none", "retryable", "permanent",
@@ -28,6 +33,12 @@ static const struct dray_option echo_options[] = {
      NULL, 0, 0, "folder the batches are written to"},
     {"fail_mode", DRAY_OPT_ENUM, 0, "none", fail_modes, 0, 0,
      "make every load fail this way"},
+    {"crash_when", DRAY_OPT_STRING, 0, NULL, NULL, 0, 0,
+     "crash (SIGSEGV) on a record whose JSON contains this text"},
+    {"hang_when", DRAY_OPT_STRING, 0, NULL, NULL, 0, 0,
+     "hang forever on a record whose JSON contains this text"},
+    {"retry_first", DRAY_OPT_INT, 0, "0", NULL, 0, 1000,
+     "fail with a retryable error on the first N attempts of a batch"},
     {"max_rows", DRAY_OPT_INT, 0, "0", NULL, 0, 1000000,
      "reject batches with more rows (0: no limit)"},
     {"buffer", DRAY_OPT_SIZE, 0, "1MiB", NULL, 1024, 1073741824,
@@ -69,6 +80,9 @@ static dray_status echo_create(dray_instance *inst, const dray_config *cfg,
     h->cfg_str(cfg, "out_dir", &e->out_dir);
     h->cfg_str(cfg, "fail_mode", &e->fail_mode);
     h->cfg_i64(cfg, "max_rows", &e->max_rows);
+    h->cfg_str(cfg, "crash_when", &e->crash_when);
+    h->cfg_str(cfg, "hang_when", &e->hang_when);
+    h->cfg_i64(cfg, "retry_first", &e->retry_first);
     *state = e;
     return DRAY_OK;
 }
@@ -144,6 +158,11 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
     dray_status st;
 
     h->batch_info(b, &info);
+    if ((int64_t)info.attempt <= e->retry_first)
+        return dray_error_set(err, DRAY_E_RETRYABLE, NULL,
+                              "not yet (attempt %u of a batch that needs %lld "
+                              "failures first)",
+                              info.attempt, (long long)e->retry_first);
     if (strcmp(e->fail_mode, "retryable") == 0)
         return dray_error_set(err, DRAY_E_RETRYABLE, "503",
                               "destination is busy");
@@ -171,12 +190,23 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
         if (st != DRAY_OK || rec == NULL)
             break;
         h->record_json(rec, &json, &len);
+        /* Fault injection for the runtime's isolation tests. */
+        if (e->crash_when && contains(json, (size_t)len, e->crash_when))
+            raise(SIGSEGV);
+        if (e->hang_when && contains(json, (size_t)len, e->hang_when))
+            for (;;)
+                pause();
         /* The text is len bytes, not NUL-terminated. */
         if (contains(json, (size_t)len, "\"reject\":true")) {
             h->reject_record(b, rec, NULL, "the record asked to be rejected");
             continue;
         }
         h->record_meta(rec, &meta);
+        /* A record the gate rejected goes to the rejects, never a table. */
+        if (meta.flags & DRAY_REC_REJECTED) {
+            h->reject_record(b, rec, NULL, meta.reject_reason);
+            continue;
+        }
         fprintf(f, "{\"row\":%lld,\"seq\":%lld,\"data\":%.*s,\"values\":[",
                 (long long)meta.row, (long long)meta.sequence, (int)len, json);
         for (int32_t i = 1; i < n_nodes; i++) {

@@ -1,0 +1,167 @@
+/*
+ * The loader worker: a process that runs one destination's plugin and
+ * nothing else, so that a plugin that crashes, aborts or hangs takes only
+ * this process down. 'dray run' starts it with fork+exec as
+ *     dray __worker -c CONFIG --destination NAME
+ * and talks to it over its stdin and stdout, one line per message:
+ *     parent: LOAD <attempt> <batch file>
+ *     worker: {"status":"OK","rows":{...},"rejected":N}
+ *             {"status":"E_RETRYABLE","message":"...","retry_after_ms":N}
+ *             {"status":"DAMAGED","message":"..."}   (the batch file)
+ * and, once at start, READY or {"status":"E_CONFIG",...} when the
+ * destination cannot be made. EOF on stdin ends it.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "config.h"
+#include "destination.h"
+#include "log.h"
+#include "plugin_loader.h"
+
+static void reply(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    fputs(text ? text : "{\"status\":\"E_PERMANENT\"}", stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    free(text);
+    json_decref(j);
+}
+
+static void reply_error(const char *status, const char *message,
+                        uint32_t retry_after_ms)
+{
+    json_t *j = json_pack("{s:s, s:s}", "status", status, "message",
+                          message ? message : "");
+
+    if (retry_after_ms)
+        json_object_set_new(j, "retry_after_ms", json_integer(retry_after_ms));
+    reply(j);
+}
+
+static void load_one(struct instance *inst, uint32_t attempt, const char *file)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct dray_batch *b = batch_open_spool(file, attempt, NULL, &err);
+    struct dray_error e;
+    dray_status st;
+    size_t n;
+
+    if (b == NULL) {
+        reply_error("DAMAGED", strbuf_str(&err), 0);
+        strbuf_release(&err);
+        return;
+    }
+    strbuf_release(&err);
+    error_init(&e);
+    st = inst->plugin->vt.load_batch(inst->state, b, &e);
+    if (st == DRAY_OK) {
+        json_t *rows = json_object();
+        const struct batch_count *c = batch_counts(b, &n);
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(rows, c[i].table, json_integer(c[i].rows));
+        batch_rejects(b, &n);
+        reply(json_pack("{s:s, s:o, s:I}", "status", "OK", "rows", rows,
+                        "rejected", (json_int_t)n));
+    } else {
+        char *msg;
+        if (e.cls == DRAY_OK)
+            e.cls = st;
+        msg = error_oneline(&e);
+        reply_error(dray_status_name(e.cls), msg, e.retry_after_ms);
+        free(msg);
+    }
+    error_release(&e);
+    batch_free(b);
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *dest_name = NULL;
+    struct config cfg = {0};
+    struct plugin_set set = {0};
+    struct strbuf errors = STRBUF_INIT;
+    struct dray_config *bound = NULL;
+    const struct plugin *p = NULL;
+    struct instance inst;
+    struct dray_error e;
+    char errbuf[1024];
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = EXITCODE_CONFIG;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "-c") == 0)
+            cfg_path = argv[i + 1];
+        else if (strcmp(argv[i], "--destination") == 0)
+            dest_name = argv[i + 1];
+    }
+    if (cfg_path == NULL || dest_name == NULL) {
+        fputs("dray __worker: internal command; started by 'dray run'\n",
+              stderr);
+        return EXITCODE_USAGE;
+    }
+    if (config_load(cfg_path, &cfg, errbuf, sizeof(errbuf)) != 0) {
+        reply_error("E_CONFIG", errbuf, 0);
+        return EXITCODE_CONFIG;
+    }
+    const struct config_destination *d = config_destination(&cfg, dest_name);
+    if (d == NULL) {
+        reply_error("E_CONFIG", "the destination is not in the config", 0);
+        goto out;
+    }
+    plugins_set_search_path(&set, &cfg);
+    plugins_discover(&set);
+    if (dest_resolve(&set, d, cfg.path, cfg.dir, &p, &bound, &errors) != 0) {
+        /* One reply line: problems joined. */
+        while (errors.len && errors.buf[errors.len - 1] == '\n')
+            errors.buf[--errors.len] = '\0';
+        for (size_t i = 0; i < errors.len; i++)
+            if (errors.buf[i] == '\n')
+                errors.buf[i] = ' ';
+        reply_error("E_CONFIG", strbuf_str(&errors), 0);
+        goto out;
+    }
+    error_init(&e);
+    if (instance_create(&inst, p, bound, &e) != 0) {
+        char *msg = error_oneline(&e);
+        reply_error(e.cls == DRAY_E_RETRYABLE ? "E_RETRYABLE" : "E_CONFIG", msg,
+                    e.retry_after_ms);
+        free(msg);
+        error_release(&e);
+        goto out;
+    }
+    error_release(&e);
+    fputs("READY\n", stdout);
+    fflush(stdout);
+    for (;;) {
+        ssize_t n = getline(&line, &cap, stdin);
+        unsigned attempt;
+        int off = 0;
+
+        if (n <= 0)
+            break;
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "LOAD %u %n", &attempt, &off) != 1 || off == 0) {
+            reply_error("E_ABI", "unknown command", 0);
+            continue;
+        }
+        load_one(&inst, attempt, line + off);
+    }
+    instance_destroy(&inst);
+    rc = EXITCODE_OK;
+out:
+    free(line);
+    dest_config_free(bound);
+    strbuf_release(&errors);
+    plugins_release(&set);
+    config_release(&cfg);
+    return rc;
+}
