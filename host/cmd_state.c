@@ -42,8 +42,14 @@ int cmd_state(int argc, char **argv)
         rc = EXITCODE_RUNTIME;
         goto out;
     }
-    state = spool_state_load(&sp, o.integration);
-    if (state != NULL)
+    int found = spool_state_read(&sp, o.integration, &state, &err);
+    if (found < 0) {
+        fprintf(stderr, "dray state: %s\n", strbuf_str(&err));
+        spool_close(&sp);
+        rc = EXITCODE_RUNTIME;
+        goto out;
+    }
+    if (found)
         printf("%s\n", state);
     else
         fprintf(stderr,

@@ -27,6 +27,10 @@ struct spool {
     int dir_fd;         /* the spool folder */
     uint64_t max_bytes; /* 0: no limit */
     int wait_when_full; /* spool.on_full: wait (1) or fail (0) */
+    /* spool_bytes' estimate: a scan's total plus what this process
+       committed since; rescanned at most once a second. */
+    uint64_t scanned_bytes, committed_bytes;
+    int64_t scanned_at_us;
 };
 
 /*
@@ -218,7 +222,11 @@ int spool_id_stream_hash(const char *batch_id, char out[17]);
    err. */
 int spool_state_save(struct spool *sp, const char *integration,
                      const char *json, size_t len, struct strbuf *err);
-/* The saved STATE, malloc'd, or NULL when none. */
+/* The saved STATE: 1 with *out malloc'd, 0 when none was saved, -1 with
+   err when it cannot be read (never to be taken as "none"). */
+int spool_state_read(const struct spool *sp, const char *integration,
+                     char **out, struct strbuf *err);
+/* The same for tests and callers that treat errors as none. */
 char *spool_state_load(const struct spool *sp, const char *integration);
 
 #endif

@@ -263,7 +263,25 @@ static int is_batch_name(const char *name)
     return n > 6 && strcmp(name + n - 6, ".batch") == 0 && name[0] != '.';
 }
 
+static uint64_t scan_bytes(const struct spool *sp);
+
 uint64_t spool_bytes(const struct spool *sp)
+{
+    /* A scan per commit would be quadratic in the batches kept; once a
+       second is plenty for a limit that only needs to hold roughly
+       against other writers. */
+    struct spool *m = (struct spool *)sp;
+    int64_t now = spool_now_us();
+
+    if (m->scanned_at_us == 0 || now - m->scanned_at_us > 1000000) {
+        m->scanned_bytes = scan_bytes(sp);
+        m->committed_bytes = 0;
+        m->scanned_at_us = now;
+    }
+    return m->scanned_bytes + m->committed_bytes;
+}
+
+static uint64_t scan_bytes(const struct spool *sp)
 {
     char *dir = xasprintf("%s/batches", sp->path);
     DIR *d = opendir(dir);
@@ -355,7 +373,8 @@ out:
     return rc;
 }
 
-char *spool_state_load(const struct spool *sp, const char *integration)
+int spool_state_read(const struct spool *sp, const char *integration,
+                     char **out, struct strbuf *err)
 {
     char *file = state_file(sp, integration);
     FILE *f = fopen(file, "r");
@@ -363,13 +382,41 @@ char *spool_state_load(const struct spool *sp, const char *integration)
     char buf[4096];
     size_t n;
 
-    free(file);
-    if (f == NULL)
-        return NULL;
+    *out = NULL;
+    if (f == NULL) {
+        /* Only a missing file means "no STATE": a tap told to start over
+           after an unreadable one would load everything again. */
+        int missing = errno == ENOENT;
+        if (!missing)
+            strbuf_addf(err, "cannot read the saved STATE '%s': %s", file,
+                        strerror(errno));
+        free(file);
+        return missing ? 0 : -1;
+    }
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
         strbuf_add(&sb, buf, n);
+    if (ferror(f)) {
+        strbuf_addf(err, "cannot read the saved STATE '%s': %s", file,
+                    strerror(errno));
+        fclose(f);
+        free(file);
+        strbuf_release(&sb);
+        return -1;
+    }
     fclose(f);
+    free(file);
     while (sb.len > 0 && (sb.buf[sb.len - 1] == '\n'))
         sb.buf[--sb.len] = '\0';
-    return strbuf_detach(&sb);
+    *out = strbuf_detach(&sb);
+    return 1;
+}
+
+char *spool_state_load(const struct spool *sp, const char *integration)
+{
+    struct strbuf err = STRBUF_INIT;
+    char *out = NULL;
+
+    spool_state_read(sp, integration, &out, &err);
+    strbuf_release(&err);
+    return out;
 }

@@ -4,6 +4,7 @@
  * the creation time under the stream's lock, and renames the file into
  * batches/ only once it is complete and on disk.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -39,6 +40,7 @@ struct spool_writer {
     size_t records;
     int64_t started_ms;
     int trailer_done; /* footer appended to buf (commit retry) */
+    int published;    /* linked into batches/ (commit retry) */
     int lock_fd;      /* the stream's lock, held from commit to the end */
     char *seq_file;
     struct counters counters;
@@ -283,21 +285,59 @@ void spool_writer_abort(struct spool_writer *w)
     free(w);
 }
 
-static void read_counters(const char *file, struct counters *c)
+/* The highest batch number of a stream found in batches/: a floor for
+   the counter, so a lost counters file can never reuse an id. */
+static uint64_t highest_batch(const struct spool *sp, const char *hash)
+{
+    char *dir = xasprintf("%s/batches", sp->path);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    uint64_t best = 0;
+    size_t prefix = 36 + 1 + 16 + 1;
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (strlen(e->d_name) <= prefix ||
+            strncmp(e->d_name + 37, hash, 16) != 0)
+            continue;
+        uint64_t n = strtoull(e->d_name + prefix, NULL, 10);
+        if (n > best)
+            best = n;
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return best;
+}
+
+/* 0, or -1 when the file exists but cannot be read: guessing zeros would
+   reuse batch ids and sequences. */
+static int read_counters(const char *file, struct counters *c,
+                         struct strbuf *err)
 {
     FILE *f = fopen(file, "r");
     unsigned long long b = 0;
     long long s = 0, m = 0;
 
     memset(c, 0, sizeof(*c));
-    if (f == NULL)
-        return;
-    if (fscanf(f, "batch %llu\nsequence %lld\ncreated %lld", &b, &s, &m) == 3) {
-        c->batch = b;
-        c->sequence = s;
-        c->created_ms = m;
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        strbuf_addf(err, "cannot read '%s': %s", file, strerror(errno));
+        return -1;
+    }
+    if (fscanf(f, "batch %llu\nsequence %lld\ncreated %lld", &b, &s, &m) != 3) {
+        fclose(f);
+        strbuf_addf(err,
+                    "'%s' is damaged; restore it or remove it to let "
+                    "dray rebuild the counters from batches/",
+                    file);
+        return -1;
     }
     fclose(f);
+    c->batch = b;
+    c->sequence = s;
+    c->created_ms = m;
+    return 0;
 }
 
 static int write_counters(const char *file, const struct counters *c,
@@ -313,8 +353,10 @@ static int write_counters(const char *file, const struct counters *c,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
 
+    char *dir = xstrdup(file);
+    *strrchr(dir, '/') = '\0';
     if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 ||
-        rename(tmp, file) != 0) {
+        rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
         rc = full_errno(errno) ? 1 : -1;
         if (rc < 0)
             strbuf_addf(err, "cannot update '%s': %s", file, strerror(errno));
@@ -324,6 +366,7 @@ static int write_counters(const char *file, const struct counters *c,
     }
     if (fd >= 0)
         close(fd);
+    free(dir);
     free(tmp);
     return rc;
 }
@@ -339,15 +382,21 @@ static int64_t next_sequence(int64_t last)
 
 /* Assigns the id, sequences and creation time from the stream's counters
    (the lock is held) and appends footer, checksum and end mark. */
-static void add_trailer(struct spool_writer *w)
+static int add_trailer(struct spool_writer *w, struct strbuf *err)
 {
     int64_t first, now_ms = spool_now_us() / 1000;
     unsigned char tail[8];
     json_t *f;
     char *text;
 
+    uint64_t floor;
+
     w->seq_file = xasprintf("%s/streams/%s.seq", w->sp->path, w->hash);
-    read_counters(w->seq_file, &w->counters);
+    if (read_counters(w->seq_file, &w->counters, err) != 0)
+        return -1;
+    floor = highest_batch(w->sp, w->hash);
+    if (w->counters.batch < floor)
+        w->counters.batch = floor;
     first = next_sequence(w->counters.sequence);
     w->counters.batch++;
     w->counters.created_ms =
@@ -375,6 +424,7 @@ static void add_trailer(struct spool_writer *w)
     if (w->records)
         w->counters.sequence = first + (int64_t)w->records - 1;
     w->trailer_done = 1;
+    return 0;
 }
 
 int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err)
@@ -391,7 +441,11 @@ int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err)
     if (w->lock_fd < 0) {
         char *lock = xasprintf("%s/streams/%s.lock", w->sp->path, w->hash);
         w->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX) != 0) {
+        int locked = -1;
+        while (w->lock_fd >= 0 && (locked = flock(w->lock_fd, LOCK_EX)) != 0 &&
+               errno == EINTR)
+            ; /* a signal: keep waiting, the holder finishes soon */
+        if (w->lock_fd < 0 || locked != 0) {
             strbuf_addf(err, "cannot lock '%s': %s", lock, strerror(errno));
             free(lock);
             rc = -1;
@@ -399,27 +453,44 @@ int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err)
         }
         free(lock);
     }
-    if (!w->trailer_done)
-        add_trailer(w);
-    rc = flush(w, err);
-    if (rc == 0 && fsync(w->fd) != 0) {
-        rc = full_errno(errno) ? 1 : -1;
-        if (rc < 0)
-            strbuf_addf(err, "cannot write '%s': %s", w->tmp, strerror(errno));
+    if (!w->trailer_done && add_trailer(w, err) != 0) {
+        rc = -1;
+        goto out;
     }
-    if (rc == 0)
+    rc = w->published ? 0 : flush(w, err);
+    /* A failed fsync may have dropped pages it reported clean: never
+       retry it, throw the batch away (nothing was acknowledged). */
+    if (rc == 0 && !w->published && fsync(w->fd) != 0) {
+        strbuf_addf(err, "cannot write '%s' to disk: %s", w->tmp,
+                    strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && !w->published)
         rc = write_counters(w->seq_file, &w->counters, err);
     if (rc != 0)
         goto out;
     dst = xasprintf("%s/batches/%s.batch", w->sp->path, w->id);
     dir = xasprintf("%s/batches", w->sp->path);
-    if (rename(w->tmp, dst) != 0 || spool_sync_dir(dir) != 0) {
-        rc = full_errno(errno) ? 1 : -1;
+    /* link() never replaces: an id that somehow exists is an error, not a
+       silent overwrite of a committed batch. */
+    if (!w->published) {
+        if (link(w->tmp, dst) != 0) {
+            rc = full_errno(errno) ? 1 : -1;
+            if (rc < 0)
+                strbuf_addf(err, "cannot move the batch into '%s': %s", dst,
+                            strerror(errno));
+            goto out;
+        }
+        w->published = 1;
+        unlink(w->tmp);
+    }
+    if (spool_sync_dir(dir) != 0) {
+        rc = full_errno(errno) ? 1 : -1; /* retried: only this step */
         if (rc < 0)
-            strbuf_addf(err, "cannot move the batch into '%s': %s", dst,
-                        strerror(errno));
+            strbuf_addf(err, "cannot sync '%s': %s", dir, strerror(errno));
         goto out;
     }
+    w->sp->committed_bytes += w->bytes;
     if (id)
         snprintf(id, 129, "%s", w->id);
     free(w->tmp);

@@ -441,6 +441,48 @@ static void test_destinations(void)
     spool_close(&sp);
 }
 
+/* A lost counters file never makes an id repeat (which would replace a
+   committed batch); a damaged one stops the commit. */
+static void test_counters_lost_or_damaged(void)
+{
+    struct spool sp;
+    struct strbuf err = STRBUF_INIT;
+    struct spool_writer *w;
+    char id1[129], id3[129], hash[17], *seq, *cmd;
+
+    CHECK_INT(spool_open(&sp, root, 1, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        w = start(&sp, "lost");
+        add(w, "{\"id\":1}", &(struct spool_record_meta){0});
+        CHECK_INT(spool_writer_commit(w, i == 0 ? id1 : id3, &err), 0);
+    }
+    CHECK_INT(spool_id_stream_hash(id1, hash), 0);
+    seq = xasprintf("%s/streams/%s.seq", root, hash);
+    CHECK_INT(unlink(seq), 0);
+    w = start(&sp, "lost");
+    add(w, "{\"id\":3}", &(struct spool_record_meta){0});
+    CHECK_INT(spool_writer_commit(w, id3, &err), 0);
+    CHECK(strcmp(id3 + strlen(id3) - 3, "003") == 0);
+    char *f1 = xasprintf("%s/batches/%s.batch", root, id1);
+    struct spool_batch b;
+    CHECK_INT(spool_batch_read(f1, &b, &err), 0);
+    CHECK_INT(b.n_records, 1);
+    spool_batch_release(&b);
+    free(f1);
+
+    cmd = xasprintf("echo garbage > '%s'", seq);
+    CHECK_INT(system(cmd), 0);
+    w = start(&sp, "lost");
+    add(w, "{\"id\":4}", &(struct spool_record_meta){0});
+    CHECK_INT(spool_writer_commit(w, NULL, &err), -1);
+    CHECK_CONTAINS(strbuf_str(&err), "is damaged");
+    unlink(seq);
+    free(cmd);
+    free(seq);
+    strbuf_release(&err);
+    spool_close(&sp);
+}
+
 static void test_cleanup(void)
 {
     char *cmd = xasprintf("rm -rf '%s'", root);
@@ -486,4 +528,5 @@ UNIT_MAIN(UNIT_CASE(test_create_mode), UNIT_CASE(test_write_commit_read),
           UNIT_CASE(test_damage_is_refused), UNIT_CASE(test_format_and_sweep),
           UNIT_CASE(test_state), UNIT_CASE(test_concurrent_writers),
           UNIT_CASE(test_spool_batch_through_the_abi),
-          UNIT_CASE(test_destinations), UNIT_CASE(test_cleanup))
+          UNIT_CASE(test_destinations),
+          UNIT_CASE(test_counters_lost_or_damaged), UNIT_CASE(test_cleanup))
