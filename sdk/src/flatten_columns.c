@@ -80,9 +80,13 @@ int32_t dray__sys_col(const struct dray_tableset *ts, int32_t t, int role,
     return -1;
 }
 
-/* A system column: claimed from the seed when the destination has it. */
+static int reject(struct dray_buf *reason, const char *text, const char *arg);
+
+/* A system column: claimed from the seed when the destination has it. A
+   name a data column owns is a collision: the record is a reject. */
 static int system_column(struct dray_tableset *ts, int32_t t, const char *raw,
-                         int stype, int role, int level, uint32_t flags)
+                         int stype, int role, int level, uint32_t flags,
+                         struct dray_buf *reason)
 {
     int32_t c;
     int rc =
@@ -99,6 +103,8 @@ static int system_column(struct dray_tableset *ts, int32_t t, const char *raw,
         return dray__ts_push_undo(
             ts, (struct undo){UNDO_CLAIM, t, c, -1, DRAY_ST_NONE, NULL, 0});
     }
+    if (c >= 0 && ts->owners[t][c] != -1)
+        return reject(reason, "Field collision on ", ts->name.data);
     if (c >= 0)
         return 0;
     return add_column(ts, t, ts->name.data, raw, stype,
@@ -150,7 +156,8 @@ static const struct {
     {"_sdc_table_version", DRAY_ST_BIGINT, DRAY_SYS_TABLE_VERSION},
 };
 
-static int add_system_columns(struct dray_tableset *ts, int32_t t, int levels)
+static int add_system_columns(struct dray_tableset *ts, int32_t t, int levels,
+                              struct dray_buf *reason)
 {
     char raw[160];
     int rc = 0;
@@ -159,26 +166,27 @@ static int add_system_columns(struct dray_tableset *ts, int32_t t, int levels)
         if (ts->n_keys == 0)
             rc = system_column(ts, t, "_sdc_source_key___sdc_primary_key",
                                DRAY_ST_STRING, DRAY_SYS_SOURCE_KEY, 0,
-                               DRAY_COL_KEY);
+                               DRAY_COL_KEY, reason);
         for (size_t k = 0; rc == 0 && k < ts->n_keys; k++) {
             snprintf(raw, sizeof(raw), "_sdc_source_key_%s",
                      ts->fields[ts->key_fields[k]].name);
-            rc = system_column(ts, t, raw, key_stype(ts, k),
-                               DRAY_SYS_SOURCE_KEY, (int)k, DRAY_COL_KEY);
+            rc =
+                system_column(ts, t, raw, key_stype(ts, k), DRAY_SYS_SOURCE_KEY,
+                              (int)k, DRAY_COL_KEY, reason);
         }
         for (int l = 0; rc == 0 && l < levels; l++) {
             snprintf(raw, sizeof(raw), "_sdc_level_%d_id", l);
             rc = system_column(ts, t, raw, DRAY_ST_BIGINT, DRAY_SYS_LEVEL_ID, l,
-                               DRAY_COL_KEY);
+                               DRAY_COL_KEY, reason);
         }
     } else if (ts->n_keys == 0) {
         rc = system_column(ts, t, "__sdc_primary_key", DRAY_ST_STRING,
-                           DRAY_SYS_PRIMARY_KEY, 0, DRAY_COL_KEY);
+                           DRAY_SYS_PRIMARY_KEY, 0, DRAY_COL_KEY, reason);
     }
     for (size_t i = 0;
          rc == 0 && i < sizeof(every_table) / sizeof(every_table[0]); i++)
         rc = system_column(ts, t, every_table[i].name, every_table[i].stype,
-                           every_table[i].role, 0, 0);
+                           every_table[i].role, 0, 0, reason);
     return rc;
 }
 
@@ -243,10 +251,11 @@ static int ensure_table(struct dray_tableset *ts, int32_t o)
     return rc;
 }
 
-int dray__ts_finish_tables(struct dray_tableset *ts)
+int dray__ts_finish_tables(struct dray_tableset *ts, struct dray_buf *reason)
 {
     for (size_t t = ts->n_tables_sys; t < ts->n_tables; t++) {
-        int rc = add_system_columns(ts, (int32_t)t, ts->tables[t].depth);
+        int rc =
+            add_system_columns(ts, (int32_t)t, ts->tables[t].depth, reason);
         if (rc != 0)
             return rc;
     }
@@ -254,16 +263,33 @@ int dray__ts_finish_tables(struct dray_tableset *ts)
     return 0;
 }
 
+static int check_room(struct dray_tableset *ts, int32_t t,
+                      struct dray_buf *reason);
+
 int dray__ts_need_extracted_at(struct dray_tableset *ts,
                                struct dray_buf *reason)
 {
-    (void)reason;
+    static const char raw[] = "_sdc_extracted_at";
+    int32_t t;
     int rc = ensure_table(ts, 0);
 
     if (rc != 0)
         return rc;
-    return system_column(ts, ts->fields[0].table, "_sdc_extracted_at",
-                         DRAY_ST_TIMESTAMP, DRAY_SYS_EXTRACTED_AT, 0, 0);
+    t = ts->fields[0].table;
+    if (dray__sys_col(ts, t, DRAY_SYS_EXTRACTED_AT, 0) >= 0)
+        return 0;
+    /* A new column counts against the limit like any other. */
+    rc = dray_ident_canon(ts->opts.ident_dialect, raw, sizeof(raw) - 1,
+                          &ts->name);
+    if (rc < 0)
+        return -2;
+    if (find_column(ts, t, ts->name.data) < 0) {
+        rc = check_room(ts, t, reason);
+        if (rc != 0)
+            return rc;
+    }
+    return system_column(ts, t, raw, DRAY_ST_TIMESTAMP, DRAY_SYS_EXTRACTED_AT,
+                         0, 0, reason);
 }
 
 /* The name a field's column of stype gets: base, or base + suffix. */

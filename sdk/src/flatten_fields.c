@@ -11,6 +11,21 @@
 
 #define FIELD_INDEX_MIN 64
 
+/* 1 when the n bytes of a and b are equal but for ASCII case. */
+static int same_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
 static uint32_t hash_name(int32_t parent, const char *s, size_t n)
 {
     uint32_t h = 2166136261u ^ (uint32_t)parent;
@@ -51,7 +66,7 @@ static int index_insert(struct dray_tableset *ts, int32_t f)
 {
     const struct field *fl = &ts->fields[f];
     size_t mask = ts->index_cap - 1;
-    size_t i = hash_name(fl->parent, fl->name, strlen(fl->name)) & mask;
+    size_t i = hash_name(fl->parent, fl->name, fl->name_len) & mask;
 
     while (ts->index[i] != 0)
         i = (i + 1) & mask;
@@ -71,7 +86,7 @@ static int32_t index_find(const struct dray_tableset *ts, int32_t parent,
     while (ts->index[i] != 0) {
         const struct field *fl = &ts->fields[ts->index[i] - 1];
         if (fl->parent == parent && fl->is_items == items &&
-            strlen(fl->name) == len && memcmp(fl->name, name, len) == 0)
+            fl->name_len == len && memcmp(fl->name, name, len) == 0)
             return ts->index[i] - 1;
         i = (i + 1) & mask;
     }
@@ -85,8 +100,9 @@ static int is_row_owner(const struct dray_tableset *ts, int32_t f)
 }
 
 /* System names taps legitimately send, loaded as ordinary columns
-   (reference §3: _sdc_deleted_at and the source-specific ones). */
-static int allowed_system_name(const char *name)
+   (reference §3: _sdc_deleted_at and the source-specific ones). Compared
+   without case: canonical names are upper case on some dialects. */
+static int allowed_system_name(const char *name, size_t n)
 {
     static const char *const allowed[] = {
         "_sdc_deleted_at",      "_sdc_extra",
@@ -97,22 +113,48 @@ static int allowed_system_name(const char *name)
     };
 
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-        if (strcmp(name, allowed[i]) == 0)
+        if (strlen(allowed[i]) == n && same_nocase(name, allowed[i], n))
             return 1;
     return 0;
 }
 
-static int field_status(const struct dray_tableset *ts, const char *name)
+/* 1 when name (n bytes) starts with _sdc, __sdc or _rjm in any case and is
+   not one of the allowed system names. */
+static int reserved_prefix(const char *name, size_t n)
 {
-    size_t n = strlen(name);
+    if (!((n >= 4 && same_nocase(name, "_sdc", 4)) ||
+          (n >= 5 && same_nocase(name, "__sdc", 5)) ||
+          (n >= 4 && same_nocase(name, "_rjm", 4))))
+        return 0;
+    return !allowed_system_name(name, n);
+}
 
+/*
+ * The status of member field f once its base is known. A reserved suffix
+ * is looked for in the source name and in the joined base (a child "bi" of
+ * "age" makes age__bi); a reserved prefix in the canonical base (after the
+ * dialect's canonicalisation: _SDC_SEQUENCE on Redshift, #_sdc_sequence on
+ * PostgreSQL), and in the canonical member name when it is nested. cname
+ * is that canonical member name (the base itself at a row's top level).
+ */
+static void set_status(const struct dray_tableset *ts, struct field *f,
+                       const char *cname)
+{
+    size_t bn = strlen(f->base);
+
+    f->status = FIELD_OK;
+    f->status_name = f->name;
     if (ts->opts.types &&
-        dray_types_has_reserved_suffix(ts->opts.types, name, n))
-        return FIELD_RESERVED_SUFFIX;
-    if ((strncmp(name, "_sdc", 4) == 0 || strncmp(name, "_rjm", 4) == 0) &&
-        !allowed_system_name(name))
-        return FIELD_RESERVED_PREFIX;
-    return FIELD_OK;
+        dray_types_has_reserved_suffix(ts->opts.types, f->name, f->name_len)) {
+        f->status = FIELD_RESERVED_SUFFIX;
+    } else if (ts->opts.types &&
+               dray_types_has_reserved_suffix(ts->opts.types, f->base, bn)) {
+        f->status = FIELD_RESERVED_SUFFIX;
+        f->status_name = f->base;
+    } else if (reserved_prefix(f->base, bn) ||
+               (cname && reserved_prefix(cname, strlen(cname)))) {
+        f->status = FIELD_RESERVED_PREFIX;
+    }
 }
 
 /* Makes a field; name is n bytes (decoded). */
@@ -145,6 +187,8 @@ static int new_field(struct dray_tableset *ts, int32_t parent, const char *name,
     f->name = dray__fl_dup_n(name, n);
     if (f->name == NULL)
         return -2;
+    f->name_len = n;
+    f->status_name = f->name;
     ts->n_fields++;
 
     if (parent < 0) {
@@ -167,6 +211,7 @@ static int new_field(struct dray_tableset *ts, int32_t parent, const char *name,
     struct field *pf = &ts->fields[parent];
     const struct dray_schema *s = ts->schema;
     int32_t pnode = pf->node;
+    char *cname = NULL;
 
     f->depth = pf->depth + 1;
     if (pnode >= 0 && !(s->nodes[pnode].flags & DRAY_NODE_DEPTH_CUT))
@@ -174,7 +219,6 @@ static int new_field(struct dray_tableset *ts, int32_t parent, const char *name,
                         : dray_schema_child(s, pnode, name, n);
     else
         f->node = -1;
-    f->status = items ? FIELD_OK : field_status(ts, f->name);
 
     /* Source path: parent's path, '.', name; items add "[]". */
     size_t plen = strlen(pf->source);
@@ -205,22 +249,37 @@ static int new_field(struct dray_tableset *ts, int32_t parent, const char *name,
         rc = dray_ident_canon(ts->opts.ident_dialect, "value", 5, &ts->name);
     } else {
         f->owner = is_row_owner(ts, parent) ? parent : pf->owner;
-        if (is_row_owner(ts, parent) || pf->base == NULL)
+        if (!is_row_owner(ts, parent) && pf->base != NULL) {
+            /* The member's own canonical name, for the prefix check. */
             rc = dray_ident_canon(ts->opts.ident_dialect, name, n, &ts->name);
-        else
+            if (rc < 0)
+                return -2;
+            cname = dray__fl_dup(ts->name.data ? ts->name.data : "");
+            if (cname == NULL)
+                return -2;
             rc = dray_ident_join(ts->opts.ident_dialect, pf->base, name, n,
                                  &ts->name);
+        } else {
+            rc = dray_ident_canon(ts->opts.ident_dialect, name, n, &ts->name);
+        }
     }
-    if (rc < 0)
+    if (rc < 0) {
+        free(cname);
         return -2;
+    }
     if (rc & DRAY_IDENT_TRUNCATED)
         f->truncated = 1;
-    if (rc & DRAY_IDENT_EMPTY)
-        f->status = f->status ? f->status : FIELD_EMPTY_NAME;
     f->base = dray__fl_dup(ts->name.data ? ts->name.data : "");
     if (f->base == NULL ||
-        (items && ts->opts.nesting == DRAY_NEST_FLATTEN && f->tname == NULL))
+        (items && ts->opts.nesting == DRAY_NEST_FLATTEN && f->tname == NULL)) {
+        free(cname);
         return -2;
+    }
+    if (!items)
+        set_status(ts, f, cname);
+    free(cname);
+    if (rc & DRAY_IDENT_EMPTY)
+        f->status = f->status ? f->status : FIELD_EMPTY_NAME;
     *out = idx;
     return index_insert(ts, idx);
 }

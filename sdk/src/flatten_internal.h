@@ -30,15 +30,17 @@ enum {
  * element). Every other field's columns live in its row owner's table.
  */
 struct field {
-    char *name;     /* decoded member name; "" for the root and items */
-    int32_t parent; /* -1 for the root */
-    int32_t node;   /* schema node, or -1 when the schema does not say */
-    int32_t owner;  /* the row owner whose table holds this field */
-    char *source;   /* "attributes.color": path within the stream */
-    char *base;     /* canonical column name before a split suffix */
-    int status;     /* FIELD_* */
-    int truncated;  /* base was cut to the limit with a hash */
-    int depth;      /* object and array levels below the record */
+    char *name;      /* decoded member name; "" for the root and items */
+    size_t name_len; /* its length in bytes (it may hold U+0000) */
+    int32_t parent;  /* -1 for the root */
+    int32_t node;    /* schema node, or -1 when the schema does not say */
+    int32_t owner;   /* the row owner whose table holds this field */
+    char *source;    /* "attributes.color": path within the stream */
+    char *base;      /* canonical column name before a split suffix */
+    int status;      /* FIELD_* */
+    const char *status_name; /* the name a reject names: name or base */
+    int truncated;           /* base was cut to the limit with a hash */
+    int depth;               /* object and array levels below the record */
     int is_items;
     int32_t col[DRAY_ST_COUNT]; /* column per stype in the owner's table */
     int first_stype;            /* DRAY_ST_NONE until a column exists */
@@ -73,6 +75,12 @@ struct arena_block {
 };
 struct arena {
     struct arena_block *head;
+    struct arena_block *spare; /* one released block kept for reuse */
+};
+/* A point to release back to: the blocks then and the newest one's use. */
+struct arena_mark {
+    struct arena_block *head;
+    size_t used;
 };
 
 struct dray_tableset {
@@ -133,7 +141,7 @@ int dray__ts_need(struct dray_tableset *ts, int32_t f, int stype,
                   struct dray_buf *reason);
 /* Adds the system columns of tables made since the last call (after a
    record's data columns, so that those come first). */
-int dray__ts_finish_tables(struct dray_tableset *ts);
+int dray__ts_finish_tables(struct dray_tableset *ts, struct dray_buf *reason);
 /* Makes the _sdc_extracted_at column of the root table exist. */
 int dray__ts_need_extracted_at(struct dray_tableset *ts,
                                struct dray_buf *reason);
@@ -149,6 +157,9 @@ int32_t dray__sys_col(const struct dray_tableset *ts, int32_t t, int role,
 
 void *dray__fw_arena_alloc(struct arena *a, size_t n);
 void dray__fw_arena_reset(struct arena *a);
+struct arena_mark dray__fw_arena_mark(const struct arena *a);
+/* Frees the blocks made after mark m and restores the newest one's use. */
+void dray__fw_arena_release(struct arena *a, struct arena_mark m);
 char *dray__fw_arena_copy(struct arena *a, const char *s, size_t n);
 /* Sets reason to a + b + c (b, c may be NULL); returns 1, or -2. */
 int dray__fw_reject(struct dray_buf *reason, const char *a, const char *b,
@@ -160,6 +171,13 @@ int dray__fw_member(struct dray_tableset *ts, const struct dray_json_doc *doc,
                     int32_t parent, uint32_t key, int32_t *child);
 int dray__fw_parse_i64(const char *s, size_t n, int64_t *out);
 int dray__fw_field_reject(const struct field *f, struct dray_buf *reason);
+/*
+ * The Stitch type of value token v of field fi (DRAY_ST_NONE for null),
+ * with the dialect's range check of scalars: shared by observe and rows so
+ * both reject the same values. 0, 1 with reason, -2.
+ */
+int dray__fw_classify(struct dray_tableset *ts, const struct dray_json_doc *doc,
+                      int32_t fi, uint32_t v, int *st, struct dray_buf *reason);
 int dray__fw_check_keys(struct dray_tableset *ts,
                         const struct dray_json_doc *doc, int32_t *key_tok,
                         struct dray_buf *reason);

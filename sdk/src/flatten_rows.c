@@ -22,9 +22,12 @@ struct emit {
     struct dray_buf *reason;
     int32_t key_tok[MAX_KEYS];
     int64_t levels[MAX_LEVELS];
+    /* Pending arrays, a stack: each row's after those of the rows above. */
+    struct pending *pend;
+    size_t n_pend, cap_pend;
 };
 
-/* Pending arrays of one row, emitted after it. */
+/* An array of a row, emitted after it. */
 struct pending {
     int32_t field;
     uint32_t tok;
@@ -80,13 +83,15 @@ static int set_value(struct emit *e, struct dray_field *out, uint32_t v, int st)
         out->len = out->i64 ? 4 : 5;
         return 0;
     case DRAY_ST_BIGINT:
-        out->kind = DRAY_F_INT;
+        /* The range is the dialect's (checked before); one beyond int64
+           goes as its digits. */
         out->text = doc->text + t->offset;
         out->len = t->len;
-        if (dray__fw_parse_i64(out->text, out->len, &out->i64) != 0)
-            return dray__fw_reject(
-                e->reason, "integer out of range on [",
-                dray__fw_arena_copy(&e->ts->arena, out->text, out->len), "]");
+        out->kind = dray__fw_parse_i64(out->text, out->len, &out->i64) == 0
+                        ? DRAY_F_INT
+                        : DRAY_F_DECIMAL;
+        if (out->kind == DRAY_F_DECIMAL)
+            out->i64 = 0;
         return 0;
     case DRAY_ST_DOUBLE:
     case DRAY_ST_DECIMAL:
@@ -135,29 +140,28 @@ static int not_observed(struct emit *e, const struct field *f)
                            f->source, ")");
 }
 
-static int add_pending(struct emit *e, struct pending **list, size_t *n,
-                       int32_t field, uint32_t tok)
+static int add_pending(struct emit *e, int32_t field, uint32_t tok)
 {
-    struct pending *p =
-        dray__fw_arena_alloc(&e->ts->arena, (*n + 1) * sizeof(*p));
-
-    if (p == NULL)
-        return -2;
-    if (*n)
-        memcpy(p, *list, *n * sizeof(*p));
-    p[*n].field = field;
-    p[*n].tok = tok;
-    *list = p;
-    (*n)++;
+    if (e->n_pend == e->cap_pend) {
+        size_t cap = e->cap_pend ? e->cap_pend * 2 : 16;
+        struct pending *p = realloc(e->pend, cap * sizeof(*p));
+        if (p == NULL)
+            return -2;
+        e->pend = p;
+        e->cap_pend = cap;
+    }
+    e->pend[e->n_pend].field = field;
+    e->pend[e->n_pend].tok = tok;
+    e->n_pend++;
     return 0;
 }
 
 /* Puts the value of token v of field fi into row, or defers an array. */
 static int fill_value(struct emit *e, struct dray_field *row, int32_t fi,
-                      uint32_t v, struct pending **pend, size_t *n_pend);
+                      uint32_t v);
 
 static int fill_object(struct emit *e, struct dray_field *row, int32_t fi,
-                       uint32_t obj, struct pending **pend, size_t *n_pend)
+                       uint32_t obj)
 {
     const struct dray_json_doc *doc = e->doc;
     uint32_t end = doc->tok[obj].end;
@@ -166,7 +170,7 @@ static int fill_object(struct emit *e, struct dray_field *row, int32_t fi,
         int32_t child;
         int rc = dray__fw_member(e->ts, doc, fi, i, &child);
         if (rc == 0)
-            rc = fill_value(e, row, child, i + 1, pend, n_pend);
+            rc = fill_value(e, row, child, i + 1);
         if (rc != 0)
             return rc;
     }
@@ -174,27 +178,29 @@ static int fill_object(struct emit *e, struct dray_field *row, int32_t fi,
 }
 
 static int fill_value(struct emit *e, struct dray_field *row, int32_t fi,
-                      uint32_t v, struct pending **pend, size_t *n_pend)
+                      uint32_t v)
 {
     struct dray_tableset *ts = e->ts;
     const struct dray_json_token *t = &e->doc->tok[v];
     const struct field *f = &ts->fields[fi];
-    int st;
+    int st, rc;
     int32_t c;
 
     if (t->type == DRAY_JSON_NULL)
         return 0;
     if (f->status != FIELD_OK)
         return dray__fw_field_reject(f, e->reason);
-    st = dray_types_classify(ts->schema, f->node, e->doc, v,
-                             ts->opts.double_for_number);
+    rc = dray__fw_classify(ts, e->doc, fi, v, &st, e->reason);
+    if (rc != 0)
+        return rc;
+    f = &ts->fields[fi];
     if (st == DRAY_ST_NONE)
         return 0;
     if (ts->opts.nesting == DRAY_NEST_FLATTEN) {
         if (st == DRAY_ST_OBJECT)
-            return fill_object(e, row, fi, v, pend, n_pend);
+            return fill_object(e, row, fi, v);
         if (st == DRAY_ST_ARRAY)
-            return t->count ? add_pending(e, pend, n_pend, fi, v) : 0;
+            return t->count ? add_pending(e, fi, v) : 0;
     } else if ((st == DRAY_ST_OBJECT || st == DRAY_ST_ARRAY) && t->count == 0) {
         return 0;
     }
@@ -266,13 +272,15 @@ static int fill_system(struct emit *e, int32_t t, struct dray_field *row,
 }
 
 /* Emits the row of owner field ro for token v (an object, a scalar item or
-   an array item), then the rows of its arrays. */
+   an array item), then the rows of its arrays. The arena goes back to where
+   it was once the row is out, and after each of its arrays' rows, so that
+   an array of any length needs the memory of one row per level. */
 static int emit_row(struct emit *e, int32_t ro, uint32_t v, int depth)
 {
     struct dray_tableset *ts = e->ts;
     const struct dray_json_token *t = &e->doc->tok[v];
-    struct pending *pend = NULL;
-    size_t n_pend = 0, n_cols;
+    struct arena_mark mark = dray__fw_arena_mark(&ts->arena);
+    size_t first = e->n_pend, last, n_cols;
     struct dray_field *row;
     int32_t table = ts->fields[ro].table;
     int rc;
@@ -289,13 +297,11 @@ static int emit_row(struct emit *e, int32_t ro, uint32_t v, int depth)
     if (rc != 0)
         return rc;
     if (ro == 0 || t->type == DRAY_JSON_OBJECT) {
-        rc = t->type == DRAY_JSON_OBJECT
-                 ? fill_object(e, row, ro, v, &pend, &n_pend)
-                 : 0;
+        rc = t->type == DRAY_JSON_OBJECT ? fill_object(e, row, ro, v) : 0;
     } else if (t->type == DRAY_JSON_ARRAY) {
-        rc = t->count ? add_pending(e, &pend, &n_pend, ro, v) : 0;
+        rc = t->count ? add_pending(e, ro, v) : 0;
     } else {
-        rc = fill_value(e, row, ro, v, &pend, &n_pend);
+        rc = fill_value(e, row, ro, v);
     }
     if (rc != 0)
         return rc;
@@ -304,22 +310,29 @@ static int emit_row(struct emit *e, int32_t ro, uint32_t v, int depth)
         if (rc != 0)
             return rc;
     }
-    for (size_t p = 0; p < n_pend; p++) {
-        int32_t items = ts->fields[pend[p].field].items;
-        uint32_t el = pend[p].tok + 1, end = e->doc->tok[pend[p].tok].end;
+    dray__fw_arena_release(&ts->arena, mark);
+    last = e->n_pend;
+    for (size_t p = first; p < last; p++) {
+        int32_t pf = e->pend[p].field;
+        uint32_t tok = e->pend[p].tok;
+        int32_t items = ts->fields[pf].items;
+        uint32_t el = tok + 1, end = e->doc->tok[tok].end;
         int64_t idx = 0;
 
         if (items < 0 || depth >= MAX_LEVELS)
-            return not_observed(e, &ts->fields[pend[p].field]);
+            return not_observed(e, &ts->fields[pf]);
         for (; el < end; el = e->doc->tok[el].end, idx++) {
             if (e->doc->tok[el].type == DRAY_JSON_NULL)
                 continue;
             e->levels[depth] = idx;
             rc = emit_row(e, items, el, depth + 1);
+            e->n_pend = last;
+            dray__fw_arena_release(&ts->arena, mark);
             if (rc != 0)
                 return rc;
         }
     }
+    e->n_pend = first;
     return 0;
 }
 
@@ -341,6 +354,7 @@ int dray_flatten_rows(struct dray_tableset *ts, const struct dray_json_doc *doc,
     rc = dray__fw_check_keys(ts, doc, e.key_tok, reason);
     if (rc == 0)
         rc = emit_row(&e, 0, 0, 0);
+    free(e.pend);
     dray__fw_arena_reset(&ts->arena);
     return rc;
 }

@@ -226,6 +226,7 @@ void dray_tableset_free(struct dray_tableset *ts)
         ts->arena.head = b->next;
         free(b);
     }
+    free(ts->arena.spare);
     free(ts);
 }
 

@@ -21,12 +21,17 @@ void *dray__fw_arena_alloc(struct arena *a, size_t n)
 
     n = (n + 15) & ~(size_t)15;
     if (b == NULL || b->size - b->used < n) {
-        size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = malloc(sizeof(*b) + size);
-        if (b == NULL)
-            return NULL;
+        if (a->spare && a->spare->size >= n) {
+            b = a->spare;
+            a->spare = NULL;
+        } else {
+            size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+            b = malloc(sizeof(*b) + size);
+            if (b == NULL)
+                return NULL;
+            b->size = size;
+        }
         b->next = a->head;
-        b->size = size;
         b->used = 0;
         a->head = b;
     }
@@ -47,6 +52,31 @@ void dray__fw_arena_reset(struct arena *a)
         free(old);
     }
     b->used = 0;
+}
+
+struct arena_mark dray__fw_arena_mark(const struct arena *a)
+{
+    struct arena_mark m = {a->head, a->head ? a->head->used : 0};
+
+    return m;
+}
+
+/* One block of the usual size is kept as a spare, so that a row that
+   crosses a block's end does not cost a malloc and a free each time. */
+void dray__fw_arena_release(struct arena *a, struct arena_mark m)
+{
+    while (a->head && a->head != m.head) {
+        struct arena_block *old = a->head;
+        a->head = old->next;
+        if (a->spare == NULL && old->size == ARENA_BLOCK) {
+            old->next = NULL;
+            a->spare = old;
+        } else {
+            free(old);
+        }
+    }
+    if (a->head)
+        a->head->used = m.used;
 }
 
 char *dray__fw_arena_copy(struct arena *a, const char *s, size_t n)
@@ -137,7 +167,7 @@ int dray__fw_field_reject(const struct field *f, struct dray_buf *reason)
             reason,
             "column names from client should not include reserved "
             "datatype suffix on [",
-            f->name, "]");
+            f->status_name ? f->status_name : f->name, "]");
     case FIELD_RESERVED_PREFIX:
         return dray__fw_reject(
             reason,
@@ -193,17 +223,18 @@ static int observe_object(struct dray_tableset *ts,
     return 0;
 }
 
-static int observe_scalar(struct dray_tableset *ts,
-                          const struct dray_json_doc *doc, int32_t fi,
-                          uint32_t v, int st, struct dray_buf *reason)
+int dray__fw_classify(struct dray_tableset *ts, const struct dray_json_doc *doc,
+                      int32_t fi, uint32_t v, int *st, struct dray_buf *reason)
 {
     const struct dray_json_token *t = &doc->tok[v];
     char why[256];
     const char *text;
     size_t n;
 
-    if (ts->opts.types && (st == DRAY_ST_BIGINT || st == DRAY_ST_DECIMAL ||
-                           st == DRAY_ST_TIMESTAMP || st == DRAY_ST_DOUBLE)) {
+    *st = dray_types_classify(ts->schema, ts->fields[fi].node, doc, v,
+                              ts->opts.double_for_number);
+    if (ts->opts.types && (*st == DRAY_ST_BIGINT || *st == DRAY_ST_DECIMAL ||
+                           *st == DRAY_ST_TIMESTAMP || *st == DRAY_ST_DOUBLE)) {
         if (t->type == DRAY_JSON_STRING) {
             if (dray__fw_string_text(doc, v, &ts->value, &text, &n) != 0)
                 return -2;
@@ -211,19 +242,11 @@ static int observe_scalar(struct dray_tableset *ts,
             text = doc->text + t->offset;
             n = t->len;
         }
-        if (dray_types_check_range(ts->opts.types, st, text, n, why,
+        if (dray_types_check_range(ts->opts.types, *st, text, n, why,
                                    sizeof(why)) != 0)
             return dray__fw_reject(reason, why, NULL, NULL);
     }
-    if (st == DRAY_ST_BIGINT) {
-        int64_t x;
-        if (dray__fw_parse_i64(doc->text + t->offset, t->len, &x) != 0)
-            return dray__fw_reject(
-                reason, "integer out of range on [",
-                dray__fw_arena_copy(&ts->arena, doc->text + t->offset, t->len),
-                "]");
-    }
-    return dray__ts_need(ts, fi, st, reason);
+    return 0;
 }
 
 static int observe_value(struct dray_tableset *ts,
@@ -244,8 +267,9 @@ static int observe_value(struct dray_tableset *ts,
                  ts->opts.max_depth);
         return dray__fw_reject(reason, msg, NULL, NULL);
     }
-    st = dray_types_classify(ts->schema, ts->fields[fi].node, doc, v,
-                             ts->opts.double_for_number);
+    rc = dray__fw_classify(ts, doc, fi, v, &st, reason);
+    if (rc != 0)
+        return rc;
     switch (st) {
     case DRAY_ST_NONE:
         return 0;
@@ -269,7 +293,7 @@ static int observe_value(struct dray_tableset *ts,
         }
         return t->count ? dray__ts_need(ts, fi, st, reason) : 0;
     }
-    return observe_scalar(ts, doc, fi, v, st, reason);
+    return dray__ts_need(ts, fi, st, reason);
 }
 
 int dray_flatten_observe(struct dray_tableset *ts,
@@ -289,7 +313,7 @@ int dray_flatten_observe(struct dray_tableset *ts,
     if (rc == 0)
         rc = observe_object(ts, doc, 0, 0, reason);
     if (rc == 0)
-        rc = dray__ts_finish_tables(ts);
+        rc = dray__ts_finish_tables(ts, reason);
     if (rc == 0 && meta && meta->extracted_at && ts->fields[0].table >= 0)
         rc = dray__ts_need_extracted_at(ts, reason);
     dray__fw_arena_reset(&ts->arena);
