@@ -18,7 +18,6 @@
 #include <dray/dray_types.h>
 
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
