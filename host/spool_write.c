@@ -90,6 +90,15 @@ static int flush(struct spool_writer *w, struct strbuf *err)
 
     if (!w->trailer_done)
         crc_catch_up(w);
+    if (w->fd < 0) {
+        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w->fd < 0) {
+            if (full_errno(errno))
+                return 1;
+            strbuf_addf(err, "cannot create '%s': %s", w->tmp, strerror(errno));
+            return -1;
+        }
+    }
 
     while (done < w->len) {
         ssize_t n = write(w->fd, w->buf + done, w->len - done);
@@ -186,11 +195,8 @@ struct spool_writer *spool_writer_open(struct spool *sp,
                        __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
     if (header_json(head, &text, err) != 0)
         goto fail;
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        strbuf_addf(err, "cannot create '%s': %s", w->tmp, strerror(errno));
-        goto fail;
-    }
+    /* The file is created at the first flush: a full disk then is the
+       retryable kind, like any write. */
     append(w, SPOOL_MAGIC, 8);
     put_u32(len, (uint32_t)text.len);
     append(w, len, 4);
@@ -446,9 +452,11 @@ int spool_writer_commit(struct spool_writer *w, char *id, struct strbuf *err)
                errno == EINTR)
             ; /* a signal: keep waiting, the holder finishes soon */
         if (w->lock_fd < 0 || locked != 0) {
-            strbuf_addf(err, "cannot lock '%s': %s", lock, strerror(errno));
+            /* No room for a new lock file is a full disk like any other. */
+            rc = w->lock_fd < 0 && full_errno(errno) ? 1 : -1;
+            if (rc < 0)
+                strbuf_addf(err, "cannot lock '%s': %s", lock, strerror(errno));
             free(lock);
-            rc = -1;
             goto out;
         }
         free(lock);
