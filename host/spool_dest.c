@@ -42,12 +42,12 @@ static int write_marker(const char *dir, const char *name, const char *text,
                         struct strbuf *err)
 {
     char *file = xasprintf("%s/%s", dir, name);
-    char *tmp = xasprintf("%s.%ld.tmp", file, (long)getpid());
+    char *tmp = spool_tmp_name(file);
     size_t len = strlen(text);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
 
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
+    if (fd < 0 || spool_write_all(fd, text, len) != 0 || fsync(fd) != 0 ||
         rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
         strbuf_addf(err, "cannot write '%s': %s", file, strerror(errno));
         unlink(tmp);

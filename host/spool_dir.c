@@ -46,6 +46,35 @@ void spool_stream_hash(const char *integration, const char *stream,
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+char *spool_tmp_name(const char *base)
+{
+    unsigned r = 0;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = (unsigned)spool_now_us();
+    return xasprintf("%s.%ld-%08x.tmp", base, (long)getpid(), r);
+}
+
+int spool_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            errno = ENOSPC; /* no progress: the device takes no more */
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int spool_sync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -86,7 +115,8 @@ static int make_uuid(char out[37])
 static int create_format(const char *path, struct strbuf *err)
 {
     char uuid[37];
-    char *tmp = xasprintf("%s/FORMAT.%ld.tmp", path, (long)getpid());
+    char *base = xasprintf("%s/FORMAT", path);
+    char *tmp = spool_tmp_name(base);
     char *dst = xasprintf("%s/FORMAT", path);
     char text[128];
     int fd = -1, rc = -1;
@@ -99,7 +129,7 @@ static int create_format(const char *path, struct strbuf *err)
     snprintf(text, sizeof(text), "dray-spool\nformat %d\nuuid %s\n",
              SPOOL_FORMAT, uuid);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+    if (fd < 0 || spool_write_all(fd, text, strlen(text)) != 0 ||
         fsync(fd) != 0) {
         strbuf_addf(err, "cannot write '%s': %s", tmp, strerror(errno));
         goto out;
@@ -115,6 +145,7 @@ out:
         close(fd);
     unlink(tmp);
     free(tmp);
+    free(base);
     free(dst);
     return rc;
 }
@@ -345,14 +376,14 @@ int spool_state_save(struct spool *sp, const char *integration,
                      const char *json, size_t len, struct strbuf *err)
 {
     char *file = state_file(sp, integration);
-    char *tmp = xasprintf("%s.%ld.tmp", file, (long)getpid());
+    char *tmp = spool_tmp_name(file);
     char *dir = xasprintf("%s/state", sp->path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
 
-    if (fd < 0 || write(fd, json, len) != (ssize_t)len ||
-        write(fd, "\n", 1) != 1 || fsync(fd) != 0 || rename(tmp, file) != 0 ||
-        spool_sync_dir(dir) != 0) {
+    if (fd < 0 || spool_write_all(fd, json, len) != 0 ||
+        spool_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0 ||
+        rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
         if (errno == ENOSPC || errno == EDQUOT) {
             rc = 1; /* full: nothing changed, the caller retries */
             goto out;

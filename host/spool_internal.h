@@ -65,5 +65,11 @@ void spool_stream_hash(const char *integration, const char *stream,
 /* fsyncs a folder so a rename in it is durable. */
 int spool_sync_dir(const char *path);
 int64_t spool_now_us(void);
+/* "<base>.<pid>-<random>.tmp", malloc'd: unique even between processes of
+   the same pid in different containers sharing a spool. */
+char *spool_tmp_name(const char *base);
+/* Writes all of data; a short write is retried, so errno afterwards is
+   the real cause of a failure. 0 or -1. */
+int spool_write_all(int fd, const void *data, size_t len);
 
 #endif

@@ -113,9 +113,16 @@ static int flush(struct spool_writer *w, struct strbuf *err)
         }
         done += (size_t)n;
     }
-    memmove(w->buf, w->buf + done, w->len - done);
+    if (w->len > done)
+        memmove(w->buf, w->buf + done, w->len - done);
     w->len -= done;
     w->crc_at = w->crc_at > done ? w->crc_at - done : 0;
+    /* One huge record must not pin a huge buffer for the whole batch. */
+    if (rc == 0 && w->len == 0 && w->cap > 4 * WRITE_CHUNK) {
+        free(w->buf);
+        w->buf = NULL;
+        w->cap = 0;
+    }
     return rc;
 }
 
@@ -191,8 +198,15 @@ struct spool_writer *spool_writer_open(struct spool *sp,
     w->crc = (uint32_t)crc32(0, Z_NULL, 0);
     w->started_ms = spool_now_us() / 1000;
     spool_stream_hash(head->integration, head->stream, w->hash);
-    w->tmp = xasprintf("%s/tmp/%ld-%u.tmp", sp->path, (long)getpid(),
-                       __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+    {
+        /* "<pid>-<n>-...": the sweep reads the pid; the rest keeps names
+           apart between processes of one pid in different containers. */
+        char *base =
+            xasprintf("%s/tmp/%ld-%u", sp->path, (long)getpid(),
+                      __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+        w->tmp = spool_tmp_name(base);
+        free(base);
+    }
     if (header_json(head, &text, err) != 0)
         goto fail;
     /* The file is created at the first flush: a full disk then is the
@@ -349,7 +363,7 @@ static int read_counters(const char *file, struct counters *c,
 static int write_counters(const char *file, const struct counters *c,
                           struct strbuf *err)
 {
-    char *tmp = xasprintf("%s.%ld.tmp", file, (long)getpid());
+    char *tmp = spool_tmp_name(file);
     char text[128];
     int n = snprintf(text, sizeof(text),
                      "batch %llu\nsequence %lld\n"
@@ -361,7 +375,7 @@ static int write_counters(const char *file, const struct counters *c,
 
     char *dir = xstrdup(file);
     *strrchr(dir, '/') = '\0';
-    if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0 ||
+    if (fd < 0 || spool_write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0 ||
         rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
         rc = full_errno(errno) ? 1 : -1;
         if (rc < 0)
