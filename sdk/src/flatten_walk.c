@@ -296,6 +296,32 @@ static int observe_value(struct dray_tableset *ts,
     return dray__ts_need(ts, fi, st, reason);
 }
 
+/* Subtables key their rows by the parent's key, typed as the key was
+   when the subtable was made. A record whose key has another type now
+   (the key split) could not load there: it is a reject, not a failed
+   batch. */
+static int check_source_keys(struct dray_tableset *ts,
+                             const struct dray_json_doc *doc,
+                             const int32_t *key_tok, struct dray_buf *reason)
+{
+    for (size_t t = 1; t < ts->n_tables; t++) {
+        const struct dray_table *tb = &ts->tables[t];
+        for (size_t c = 0; c < tb->n_cols; c++) {
+            const struct dray_column *col = &tb->cols[c];
+            if (col->system != DRAY_SYS_SOURCE_KEY ||
+                (size_t)col->level >= ts->n_keys)
+                continue;
+            int st = dray_types_classify(
+                ts->schema, ts->fields[ts->key_fields[col->level]].node, doc,
+                (uint32_t)key_tok[col->level], ts->opts.double_for_number);
+            if (st != col->stype)
+                return dray__fw_reject(reason, "Field collision on ", col->name,
+                                       NULL);
+        }
+    }
+    return 0;
+}
+
 int dray_flatten_observe(struct dray_tableset *ts,
                          const struct dray_json_doc *doc,
                          const struct dray_record_meta *meta,
@@ -314,6 +340,8 @@ int dray_flatten_observe(struct dray_tableset *ts,
         rc = observe_object(ts, doc, 0, 0, reason);
     if (rc == 0)
         rc = dray__ts_finish_tables(ts, reason);
+    if (rc == 0)
+        rc = check_source_keys(ts, doc, key_tok, reason);
     if (rc == 0 && meta && meta->extracted_at && ts->fields[0].table >= 0)
         rc = dray__ts_need_extracted_at(ts, reason);
     dray__fw_arena_reset(&ts->arena);

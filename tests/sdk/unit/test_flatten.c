@@ -428,6 +428,21 @@ static const struct fcase fcases[] = {
      "orders: id=2 d=12.25\n",
      NULL},
 
+    {"a key that changes type cannot key existing subtables",
+     "postgres",
+     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+     "[\"integer\",\"string\"]},\"items\":{\"type\":\"array\","
+     "\"items\":{\"type\":\"integer\"}}}}",
+     "id",
+     {"{\"id\":1,\"items\":[5]}", "{\"id\":\"x\",\"items\":[6]}"},
+     "reject #1: Field collision on _sdc_source_key_id\n"
+     "orders: id=bigint!," SYS "\n"
+     "orders__items: value=bigint, _sdc_source_key_id, _sdc_level_0_id," SYS
+     "\n"
+     "orders: id=1\n"
+     "orders__items: value=5 _sdc_source_key_id=1 _sdc_level_0_id=0\n",
+     NULL},
+
     /* The hash is FNV-1a 32 of the full name, 6d319aaf, computed outside
        dray. */
     {"names over the limit are cut with a hash, not dropped (case 20)",
