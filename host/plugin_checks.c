@@ -270,3 +270,49 @@ int plugin_check_dialect(struct plugin *p, const struct dray_dialect *d)
     }
     return 0;
 }
+
+static size_t utf8_char_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))
+            return 0; /* overlong, or a surrogate */
+        return 3;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+            (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Plugin strings shown to people: valid UTF-8 without control characters,
+   at most max bytes; anything else becomes '?'. */
+char *plugin_dup_text(const char *s, size_t max)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (s == NULL)
+        return NULL;
+    while (*u && sb.len < max) {
+        size_t n = utf8_char_len(u);
+        if (n == 0 || *u < 0x20 || *u == 0x7f) {
+            strbuf_addch(&sb, '?');
+            u++;
+            continue;
+        }
+        strbuf_add(&sb, u, n);
+        u += n;
+    }
+    return strbuf_detach(&sb);
+}

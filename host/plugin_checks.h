@@ -29,4 +29,11 @@ int plugin_copy_options(struct plugin *p, const struct dray_plugin_desc *d);
 int plugin_check_vtable(struct plugin *p, const struct dray_plugin_vtable *vt);
 int plugin_check_dialect(struct plugin *p, const struct dray_dialect *d);
 
+/* A plugin string shown to people: valid UTF-8 without control
+   characters, at most max bytes; anything else becomes '?'. */
+char *plugin_dup_text(const char *s, size_t max);
+
+/* Loads every *.so of dir, in name order (plugin_search.c). */
+void plugin_load_dir(struct plugin_set *set, const char *dir);
+
 #endif

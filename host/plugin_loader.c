@@ -7,11 +7,9 @@
  */
 #include "plugin_loader.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <ltdl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,109 +28,6 @@
 static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define HIGHEST_PROBED_MAJOR 9
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir);
-
-    if (n > 0 && dir[n - 1] == '/')
-        return xasprintf("%s%s", dir, name);
-    return xasprintf("%s/%s", dir, name);
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_char_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))
-            return 0; /* overlong, or a surrogate */
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-char *plugins_builtin_dir(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *slash, *joined, *resolved;
-
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash == NULL)
-        return NULL;
-    *slash = '\0';
-    /* Resolve leading "../" by hand so the name is clean even when the
-       folder does not exist yet. */
-    const char *rel = DRAY_PLUGIN_RELDIR;
-    while (strncmp(rel, "../", 3) == 0 && (slash = strrchr(exe, '/')) != NULL &&
-           slash != exe) {
-        *slash = '\0';
-        rel += 3;
-    }
-    joined = path_join(exe, rel);
-    resolved = realpath(joined, NULL);
-    if (resolved == NULL)
-        return joined; /* not there (yet); still the place to name */
-    free(joined);
-    return resolved;
-}
-
-static void add_dir(struct plugin_set *set, const char *dir)
-{
-    /* Clean names for messages; a missing folder keeps the name given. */
-    char *real = realpath(dir, NULL);
-
-    set->dirs = xrealloc(set->dirs, (set->n_dirs + 1) * sizeof(*set->dirs));
-    set->dirs[set->n_dirs++] = real ? real : xstrdup(dir);
-}
-
-void plugins_set_search_path(struct plugin_set *set, const struct config *cfg)
-{
-    const char *env = getenv("DRAY_PLUGIN_PATH");
-    char *builtin;
-
-    if (cfg)
-        for (size_t i = 0; i < cfg->n_plugin_path; i++)
-            add_dir(set, cfg->plugin_path[i]);
-    if (env && *env) {
-        const char *p = env;
-        while (*p) {
-            size_t len = strcspn(p, ":");
-            if (len > 0) {
-                char *dir = xmalloc(len + 1);
-                memcpy(dir, p, len);
-                dir[len] = '\0';
-                /* Relative entries are relative to the working folder. */
-                add_dir(set, dir);
-                free(dir);
-            }
-            p += len;
-            if (*p == ':')
-                p++;
-        }
-    }
-    builtin = plugins_builtin_dir();
-    if (builtin)
-        add_dir(set, builtin);
-    free(builtin);
-}
 
 static struct plugin *append_plugin(struct plugin_set *set, const char *file)
 {
@@ -302,28 +197,6 @@ static void claim_stem(struct plugin *p)
     p->claimed[n] = '\0';
 }
 
-/* Plugin strings shown to people: valid UTF-8 without control characters,
-   at most max bytes; anything else becomes '?'. */
-static char *dup_text(const char *s, size_t max)
-{
-    struct strbuf sb = STRBUF_INIT;
-    const unsigned char *u = (const unsigned char *)s;
-
-    if (s == NULL)
-        return NULL;
-    while (*u && sb.len < max) {
-        size_t n = utf8_char_len(u);
-        if (n == 0 || *u < 0x20 || *u == 0x7f) {
-            strbuf_addch(&sb, '?');
-            u++;
-            continue;
-        }
-        strbuf_add(&sb, u, n);
-        u += n;
-    }
-    return strbuf_detach(&sb);
-}
-
 /* Entry point, descriptor checks and copies; on_load is separate. The
    checks run in the order that can be trusted: major and size first, then
    the name (so a broken file still claims it), then everything else. */
@@ -367,7 +240,7 @@ static int inspect(struct plugin_set *set, struct plugin *p)
         return -1;
     plugin_copy_struct(&desc, sizeof(desc), d, d->hdr.struct_size);
     if (!plugin_valid_name(desc.name, 63)) {
-        char *shown = dup_text(desc.name ? desc.name : "(null)", 80);
+        char *shown = plugin_dup_text(desc.name ? desc.name : "(null)", 80);
         plugin_refuse(p,
                       "has an invalid name '%s'; a plugin name is "
                       "[a-z][a-z0-9_]*, at most 63 characters",
@@ -376,10 +249,10 @@ static int inspect(struct plugin_set *set, struct plugin *p)
         return -1;
     }
     p->name = xstrdup(desc.name);
-    p->version = dup_text(desc.version, 64);
-    p->vendor = dup_text(desc.vendor, 128);
-    p->license = dup_text(desc.license, 128);
-    p->description = dup_text(desc.description, 1024);
+    p->version = plugin_dup_text(desc.version, 64);
+    p->vendor = plugin_dup_text(desc.vendor, 128);
+    p->license = plugin_dup_text(desc.license, 128);
+    p->description = plugin_dup_text(desc.description, 1024);
     p->caps = desc.caps;
 
     /* The first file that declares a name owns it, loaded or not: a broken
@@ -524,47 +397,6 @@ const struct plugin *plugins_load_file(struct plugin_set *set, const char *path)
     return p;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void load_dir(struct plugin_set *set, const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-
-    if (d == NULL) {
-        if (errno != ENOENT)
-            log_warn("cannot read plugin folder '%s': %s", dir,
-                     strerror(errno));
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0 ||
-            e->d_name[0] == '.')
-            continue;
-        names = xrealloc(names, (n + 1) * sizeof(*names));
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(d);
-    /* A fixed order makes "first of a name wins" mean the same every run. */
-    if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_names);
-    for (size_t i = 0; i < n; i++) {
-        char *path = path_join(dir, names[i]);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-            plugins_load_file(set, path);
-        free(path);
-        free(names[i]);
-    }
-    free(names);
-}
-
 static pthread_once_t ltdl_once = PTHREAD_ONCE_INIT;
 static int ltdl_ready;
 
@@ -583,7 +415,7 @@ void plugins_discover(struct plugin_set *set)
         return;
     }
     for (size_t i = 0; i < set->n_dirs; i++)
-        load_dir(set, set->dirs[i]);
+        plugin_load_dir(set, set->dirs[i]);
 }
 
 const struct plugin *plugins_find(const struct plugin_set *set,
