@@ -39,7 +39,7 @@ struct dray_batch {
     struct dray_record current;
     struct dray_json_doc doc; /* the current record's tape */
     char **scratch;           /* value texts of the current record */
-    size_t n_scratch;
+    size_t n_scratch, cap_scratch;
     struct batch_reject *rejects;
     size_t n_rejects;
     struct batch_count *counts;
@@ -405,7 +405,10 @@ void record_get_meta(const dray_record *r, struct dray_record_meta *out)
 
 static const char *keep(struct dray_batch *b, char *text)
 {
-    b->scratch = xrealloc(b->scratch, (b->n_scratch + 1) * sizeof(char *));
+    if (b->n_scratch == b->cap_scratch) {
+        b->cap_scratch = b->cap_scratch ? b->cap_scratch * 2 : 16;
+        b->scratch = xrealloc(b->scratch, b->cap_scratch * sizeof(char *));
+    }
     b->scratch[b->n_scratch++] = text;
     return text;
 }
