@@ -1,7 +1,8 @@
 /*
  * config_test_util.h - shared helpers of the config_load unit tests: a
  * fresh folder under /tmp, writing YAML into it, setting the environment
- * of a case, and the shape checks every result gets.
+ * of a case, the shape checks every result gets, and the table runner of
+ * the error cases (test_config_errors*.c).
  */
 #ifndef DRAY_TESTS_CONFIG_TEST_UTIL_H
 #define DRAY_TESTS_CONFIG_TEST_UTIL_H
@@ -100,6 +101,60 @@ static inline int load(const char *yaml, struct config *cfg, char *err,
                        size_t len)
 {
     return config_load(write_file("dray.yml", yaml, 0), cfg, err, len);
+}
+
+/*
+ * Loads yaml and checks the result: success when expect is NULL, else the
+ * whole message must be "FILE:" followed by expect.
+ */
+static inline void expect_load(const char *label, const char *yaml,
+                               const char *const *env, size_t n_env,
+                               const char *expect)
+{
+    struct config cfg;
+    /* want holds any path write_file gives, ':' and expect. */
+    char err[1024], want[PATH_MAX + 64 + 1024];
+    const char *path;
+    int rc;
+
+    memset(&cfg, 0xAB, sizeof(cfg)); /* config_load must zero it */
+    set_env(env, n_env);
+    path = write_file("dray.yml", yaml, 0);
+    rc = config_load(path, &cfg, err, sizeof(err));
+    clear_env(env, n_env);
+    if (expect == NULL) {
+        if (rc != 0)
+            UNIT_FAIL_AT("%s: expected success, got: %s", label, err);
+        config_release(&cfg);
+        return;
+    }
+    snprintf(want, sizeof(want), "%s:%s", path, expect);
+    if (rc != -1 || strcmp(err, want) != 0)
+        UNIT_FAIL_AT("%s: rc %d\n  got:      %s\n  expected: %s", label, rc,
+                     err, want);
+    if (!is_zeroed(&cfg))
+        UNIT_FAIL_AT("%s: *out not zeroed after failure", label);
+    check_message_shape(label, err);
+}
+
+/* One row of an error table; DEST_A and NAME_63 are YAML both tables use. */
+struct error_case {
+    const char *label;
+    const char *yaml;
+    const char *env[3];
+    const char *expect; /* what follows "FILE:", or NULL for success */
+};
+
+#define DEST_A "destinations:\n  - {name: a, plugin: p}\n"
+#define NAME_63                                                                \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* Runs expect_load on each of n cases. */
+static inline void expect_cases(const struct error_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        expect_load(cases[i].label, cases[i].yaml, cases[i].env, 3,
+                    cases[i].expect);
 }
 
 #endif
