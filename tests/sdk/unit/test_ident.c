@@ -1,126 +1,16 @@
 /*
  * Destination identifiers (dray_ident.h): canonical names per dialect from
- * reference §6.3 and §11 cases 18-20, truncation with the FNV-1a hash,
- * join, quoting and the collision set. Rules: docs/IDENTIFIERS.md.
+ * reference §6.3 and §11 cases 18-20, truncation with the FNV-1a hash and
+ * the limits, argument checks and dialect names. Join, quoting and the
+ * collision set: test_ident_set.c. Rules: docs/IDENTIFIERS.md.
  */
 #include "dray/dray_ident.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "ident_rows.h"
 #include "unit.h"
-
-#define PG DRAY_IDENT_POSTGRES
-#define RS DRAY_IDENT_REDSHIFT
-#define SF DRAY_IDENT_SNOWFLAKE
-#define BQ DRAY_IDENT_BIGQUERY
-#define FL DRAY_IDENT_FILES
-#define C DRAY_IDENT_CHANGED
-#define T DRAY_IDENT_TRUNCATED
-#define E DRAY_IDENT_EMPTY
-
-/*
- * Test rows are strings of fields split by '|': the dialect (pg, rs, sf,
- * bq, fl), then the case's inputs and expected output, then the expected
- * flags as letters (C changed, T truncated, E empty; "-" for none).
- */
-#define ROW_FIELDS 5
-
-struct row {
-    const char *text; /* the whole row, for messages */
-    const char *f[ROW_FIELDS];
-    size_t len[ROW_FIELDS];
-    int n;
-};
-
-static void split_row(const char *s, struct row *r)
-{
-    const char *bar;
-
-    r->text = s;
-    for (r->n = 0; r->n < ROW_FIELDS; r->n++) {
-        bar = strchr(s, '|');
-        r->f[r->n] = s;
-        r->len[r->n] = bar ? (size_t)(bar - s) : strlen(s);
-        if (bar == NULL) {
-            r->n++;
-            return;
-        }
-        s = bar + 1;
-    }
-}
-
-static int row_dialect(const struct row *r)
-{
-    static const char *const codes[] = {"pg", "rs", "sf", "bq", "fl"};
-    int i;
-
-    for (i = 0; i < 5; i++)
-        if (r->len[0] == 2 && memcmp(r->f[0], codes[i], 2) == 0)
-            return i;
-    return -1;
-}
-
-static int row_flags(const struct row *r, int i)
-{
-    int flags = 0;
-    size_t k;
-
-    for (k = 0; k < r->len[i]; k++)
-        flags |= r->f[i][k] == 'C'   ? C
-                 : r->f[i][k] == 'T' ? T
-                 : r->f[i][k] == 'E' ? E
-                                     : 0;
-    return flags;
-}
-
-/* Field i as a C string in b. */
-static const char *row_str(const struct row *r, int i, struct dray_buf *b)
-{
-    dray_buf_reset(b);
-    if (dray_buf_add(b, r->f[i], r->len[i]) != 0)
-        return "";
-    return b->data;
-}
-
-static int row_is(const struct row *r, int i, const char *s)
-{
-    return r->len[i] == strlen(s) && memcmp(r->f[i], s, r->len[i]) == 0;
-}
-
-/* Checks a result against field i (the name) and field i + 1 (flags). */
-static void check_row(const struct row *r, int i, int rc, const char *got)
-{
-    if (rc != row_flags(r, i + 1) || !row_is(r, i, got))
-        UNIT_FAIL_AT("row \"%s\": got \"%s\" flags %d", r->text, got, rc);
-}
-
-/* Splits every row into fields (checking their count) and runs check on
-   it with a buffer for the result. */
-static void each_row(const char *const *rows, size_t count, int fields,
-                     void (*check)(const struct row *r, struct dray_buf *out))
-{
-    struct dray_buf out = DRAY_BUF_INIT;
-    struct row r;
-    size_t i;
-
-    for (i = 0; i < count; i++) {
-        split_row(rows[i], &r);
-        if (r.n != fields) {
-            UNIT_FAIL_AT("row \"%s\": %d fields", rows[i], r.n);
-            continue;
-        }
-        check(&r, &out);
-    }
-    dray_buf_release(&out);
-}
-
-#define EACH_ROW(rows, fields, check)                                          \
-    each_row(rows, sizeof rows / sizeof *rows, fields, check)
-
-/* 60, 63 and 64 bytes: §11 case 20 with dray's truncation instead of
-   dropping the column. */
-#define PG60 "Customer_Lifetime_Value_Adjusted_For_Seasonal_Returns_In_USD"
 
 /* dialect | source name | canonical name | flags */
 static const char *const canon_rows[] = {
@@ -435,80 +325,6 @@ static void test_limits(void)
     dray_buf_release(&out);
 }
 
-/* dialect | parent | child | canonical joined name | flags */
-static const char *const join_rows[] = {
-    "pg|customer|Address|customer__Address|-",
-    "rs|customer|Zip Code|customer__zip_code|C",
-    "sf|CUSTOMER|zip!|CUSTOMER__ZIP|C",
-    "bq|customer|4x|customer__4x|-", /* only the start is fixed */
-    "rs||CuStOmErId|customerid|C",   /* no parent: the child alone */
-    "fl|orders|a/b|orders__a_b|C",
-    "sf|ORDERS||ORDERS__|-",
-    /* The limit applies to the joined name: 65 bytes. */
-    "pg|" PG60 "|Zip|"
-    "Customer_Lifetime_Value_Adjusted_For_Seasonal_Returns__fd13f3dd|CT",
-};
-
-static void join_row(const struct row *r, struct dray_buf *out)
-{
-    struct dray_buf parent = DRAY_BUF_INIT;
-    int rc = dray_ident_join(row_dialect(r), row_str(r, 1, &parent), r->f[2],
-                             r->len[2], out);
-
-    check_row(r, 3, rc, out->data);
-    dray_buf_release(&parent);
-}
-
-static void test_join(void)
-{
-    struct dray_buf out = DRAY_BUF_INIT;
-
-    EACH_ROW(join_rows, 5, join_row);
-    CHECK_INT(dray_ident_join(BQ, NULL, "4customerid", 11, &out), C);
-    CHECK_STR(out.data, "_customerid");
-    /* The parent may be out's own text. */
-    CHECK_INT(dray_ident_canon(RS, "Orders", 6, &out), C);
-    CHECK_INT(dray_ident_join(RS, out.data, "Line Items", 10, &out), C);
-    CHECK_STR(out.data, "orders__line_items");
-    dray_buf_release(&out);
-}
-
-/* dialect | name | quoted | flags (none: 0 returned) */
-static const char *const quote_rows[] = {
-    "pg|a\"b|\"a\"\"b\"|-",
-    "pg|Customer Id|\"Customer Id\"|-",
-    "rs|x|\"x\"|-",
-    "sf|A\"\"|\"A\"\"\"\"\"|-",
-    "bq|a`b\\c|`a\\`b\\\\c`|-",
-    "bq|plain|`plain`|-",
-    "fl|a\"b`c|a\"b`c|-",
-    "pg||\"\"|-",
-};
-
-static void quote_row(const struct row *r, struct dray_buf *out)
-{
-    struct dray_buf name = DRAY_BUF_INIT;
-    int rc;
-
-    dray_buf_reset(out);
-    rc = dray_ident_quote(row_dialect(r), row_str(r, 1, &name), out);
-    check_row(r, 2, rc, out->data ? out->data : "");
-    dray_buf_release(&name);
-}
-
-static void test_quote(void)
-{
-    struct dray_buf out = DRAY_BUF_INIT;
-
-    EACH_ROW(quote_rows, 4, quote_row);
-    /* Appends, also from out's own text. */
-    dray_buf_reset(&out);
-    CHECK_INT(dray_buf_add(&out, "a\"b", 3), 0);
-    CHECK_INT(dray_ident_quote(PG, out.data, &out), 0);
-    CHECK_STR(out.data, "a\"b\"a\"\"b\"");
-    dray_buf_release(&out);
-}
-
 static void test_canon_in_place(void)
 {
     struct dray_buf out = DRAY_BUF_INIT;
@@ -551,76 +367,7 @@ static void test_dialect_from_name(void)
     CHECK_INT(dray_ident_dialect_from_name(NULL), -1);
 }
 
-/* §11 case 19: id and ID collide on Redshift once canonical, not on
-   PostgreSQL (case kept). */
-static void test_set_collision(void)
-{
-    static const char *const names[] = {"id", "ID"};
-    struct dray_ident_set *rs = dray_ident_set_new();
-    struct dray_ident_set *pg = dray_ident_set_new();
-    struct dray_buf out = DRAY_BUF_INIT;
-    char reason[64] = "";
-    size_t i;
-    int rc;
-
-    CHECK(rs != NULL && pg != NULL);
-    for (i = 0; rs && pg && i < 2; i++) {
-        CHECK(dray_ident_canon(RS, names[i], 2, &out) >= 0);
-        rc = dray_ident_set_add(rs, out.data);
-        CHECK_INT(rc, i == 0 ? 1 : 0);
-        if (rc == 0)
-            snprintf(reason, sizeof reason, "Field collision on %s", out.data);
-        CHECK(dray_ident_canon(PG, names[i], 2, &out) >= 0);
-        CHECK_INT(dray_ident_set_add(pg, out.data), 1);
-    }
-    CHECK_STR(reason, "Field collision on id");
-    CHECK_INT(dray_ident_set_has(rs, "id"), 1);
-    CHECK_INT(dray_ident_set_has(rs, "ID"), 0);
-    CHECK_INT(dray_ident_set_has(pg, "ID"), 1);
-    CHECK_INT(dray_ident_set_add(rs, ""), 1);
-    CHECK_INT(dray_ident_set_has(rs, ""), 1);
-    CHECK_INT(dray_ident_set_add(NULL, "x"), -1);
-    CHECK_INT(dray_ident_set_has(NULL, "x"), 0);
-    dray_ident_set_free(rs);
-    dray_ident_set_free(pg);
-    dray_ident_set_free(NULL);
-    dray_buf_release(&out);
-}
-
-/* 100,000 names (a schema's table limit): every add and lookup answers
-   right. A quadratic set would make this test crawl; no timing is
-   asserted. */
-static void test_set_many(void)
-{
-    enum { N = 100000 };
-    struct dray_ident_set *set = dray_ident_set_new();
-    char name[32];
-    int i, bad_add = 0, bad_has = 0, bad_dup = 0, bad_miss = 0;
-
-    CHECK(set != NULL);
-    if (set == NULL)
-        return;
-    for (i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "column_%d", i);
-        bad_add += dray_ident_set_add(set, name) != 1;
-    }
-    for (i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "column_%d", i);
-        bad_has += dray_ident_set_has(set, name) != 1;
-        bad_dup += dray_ident_set_add(set, name) != 0;
-        snprintf(name, sizeof name, "column_%d", N + i);
-        bad_miss += dray_ident_set_has(set, name) != 0;
-    }
-    CHECK_INT(bad_add, 0);
-    CHECK_INT(bad_has, 0);
-    CHECK_INT(bad_dup, 0);
-    CHECK_INT(bad_miss, 0);
-    dray_ident_set_free(set);
-}
-
 UNIT_MAIN(UNIT_CASE(test_canon_table), UNIT_CASE(test_nul),
           UNIT_CASE(test_hash_check_values), UNIT_CASE(test_truncation_hash),
-          UNIT_CASE(test_limits), UNIT_CASE(test_join), UNIT_CASE(test_quote),
-          UNIT_CASE(test_canon_in_place), UNIT_CASE(test_bad_arguments),
-          UNIT_CASE(test_dialect_from_name), UNIT_CASE(test_set_collision),
-          UNIT_CASE(test_set_many))
+          UNIT_CASE(test_limits), UNIT_CASE(test_canon_in_place),
+          UNIT_CASE(test_bad_arguments), UNIT_CASE(test_dialect_from_name))
