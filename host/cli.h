@@ -81,6 +81,11 @@ int cmd_help(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_state(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_target(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_requeue(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
 
 struct config;
 /*

@@ -21,8 +21,9 @@
 
 static const char *const top_keys[] = {"spool",  "plugin_path", "destinations",
                                        "routes", "batch",       "integrations",
-                                       NULL};
-static const char *const spool_keys[] = {"path", "max_bytes", "on_full", NULL};
+                                       "run",    "target",      NULL};
+static const char *const spool_keys[] = {"path", "max_bytes", "on_full",
+                                         "keep_loaded", NULL};
 static const char *const destination_keys[] = {"name", "plugin", "mode",
                                                "options", NULL};
 
@@ -416,7 +417,10 @@ int config_load(const char *path, struct config *out, char *errbuf,
         config_load_routes(&L, config_map_get(&L.file, root, "routes")) < 0 ||
         config_load_batch(&L, config_map_get(&L.file, root, "batch")) < 0 ||
         config_load_integrations(
-            &L, config_map_get(&L.file, root, "integrations")) < 0)
+            &L, config_map_get(&L.file, root, "integrations")) < 0 ||
+        config_load_run(&L, config_map_get(&L.file, root, "run"),
+                        config_map_get(&L.file, root, "target"),
+                        config_map_get(&L.file, root, "spool")) < 0)
         goto cleanup;
     *out = cfg;
     memset(&cfg, 0, sizeof(cfg));

@@ -59,6 +59,18 @@ enum {
 #define CONFIG_BATCH_MAX_RECORDS ((uint64_t)1000000)
 #define CONFIG_BATCH_MAX_AGE_MS ((int64_t)5 * 60 * 1000)
 
+/* The 'run' section: how 'dray run' and 'dray target' load. */
+struct config_run {
+    int64_t concurrency;      /* loads at once per destination */
+    int64_t batch_timeout_ms; /* a load taking longer is killed */
+    int64_t crash_limit;      /* worker deaths before a batch is poison */
+    int64_t grace_ms;         /* in-flight loads may finish after SIGTERM */
+    int64_t poll_ms;          /* how often the spool is looked at when idle */
+    int64_t retry_attempts;   /* retryable failures before quarantine */
+    int64_t retry_initial_ms; /* first back-off */
+    int64_t retry_max_ms;     /* longest back-off */
+};
+
 struct config_integration {
     char *name;
     int on_invalid; /* CONFIG_INVALID_* */
@@ -83,6 +95,9 @@ struct config {
     int64_t batch_max_age_ms;
     struct config_integration *integrations; /* only those written */
     size_t n_integrations;
+    struct config_run run;
+    int64_t keep_loaded_ms;           /* spool.keep_loaded: 0 deletes at once */
+    int64_t target_state_interval_ms; /* target.state_interval */
 };
 
 /*

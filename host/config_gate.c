@@ -21,12 +21,7 @@ static const char *const integration_keys[] = {"on_invalid", NULL};
 static const char *const on_invalid_names[] = {"split", "reject", "fail", NULL};
 static const char *const on_full_names[] = {"wait", "fail", NULL};
 
-/*
- * The value of key in section map (named section in messages) as a size,
- * integer or duration (type: DRAY_OPT_*), more than 0 when positive is
- * set, into *out; *out keeps its default when the key is absent.
- */
-static int load_number(struct loader *L, yaml_node_t *map, const char *key,
+int config_load_number(struct loader *L, yaml_node_t *map, const char *key,
                        const char *section, int32_t type, int positive,
                        int64_t *out)
 {
@@ -63,9 +58,7 @@ cleanup:
     return rc;
 }
 
-/* The index of node's text in names (NULL-terminated), or -1 with the
-   message "what must be 'a', 'b' or 'c'". */
-static int load_choice(struct loader *L, yaml_node_t *node, const char *what,
+int config_load_choice(struct loader *L, yaml_node_t *node, const char *what,
                        const char *const *names)
 {
     char *text = NULL, list[128];
@@ -102,13 +95,13 @@ int config_load_spool_limits(struct loader *L, yaml_node_t *spool)
     cfg->spool_on_full = CONFIG_ON_FULL_WAIT;
     if (spool == NULL)
         return 0;
-    if (load_number(L, spool, "max_bytes", "spool", DRAY_OPT_SIZE, 0, &bytes) <
+    if (config_load_number(L, spool, "max_bytes", "spool", DRAY_OPT_SIZE, 0, &bytes) <
         0)
         return -1;
     cfg->spool_max_bytes = (uint64_t)bytes;
     node = config_map_get(&L->file, spool, "on_full");
     if (node != NULL) {
-        choice = load_choice(L, node, "'on_full' in 'spool'", on_full_names);
+        choice = config_load_choice(L, node, "'on_full' in 'spool'", on_full_names);
         if (choice < 0)
             return -1;
         cfg->spool_on_full =
@@ -132,11 +125,11 @@ int config_load_batch(struct loader *L, yaml_node_t *batch)
                                "not %s",
                                config_kind(batch));
         if (config_check_keys(&L->file, batch, batch_keys, "in 'batch'") < 0 ||
-            load_number(L, batch, "max_bytes", "batch", DRAY_OPT_SIZE, 1,
+            config_load_number(L, batch, "max_bytes", "batch", DRAY_OPT_SIZE, 1,
                         &bytes) < 0 ||
-            load_number(L, batch, "max_records", "batch", DRAY_OPT_INT, 1,
+            config_load_number(L, batch, "max_records", "batch", DRAY_OPT_INT, 1,
                         &records) < 0 ||
-            load_number(L, batch, "max_age", "batch", DRAY_OPT_DURATION, 1,
+            config_load_number(L, batch, "max_age", "batch", DRAY_OPT_DURATION, 1,
                         &age_ms) < 0)
             return -1;
     }
@@ -178,7 +171,7 @@ static int load_integration(struct loader *L, yaml_node_t *key,
     if (node == NULL)
         return 0;
     snprintf(what, sizeof(what), "'on_invalid' of integration '%s'", in->name);
-    choice = load_choice(L, node, what, on_invalid_names);
+    choice = config_load_choice(L, node, what, on_invalid_names);
     if (choice < 0)
         return -1;
     in->on_invalid = choice == 0   ? CONFIG_INVALID_SPLIT

@@ -120,4 +120,22 @@ int config_load_spool_limits(struct loader *L, yaml_node_t *spool);
 int config_load_batch(struct loader *L, yaml_node_t *batch);
 int config_load_integrations(struct loader *L, yaml_node_t *map);
 
+/*
+ * The value of key in section map (named section in messages) as a size,
+ * integer or duration (type: DRAY_OPT_*), more than 0 when positive is
+ * set, into *out; *out keeps its default when the key is absent.
+ */
+int config_load_number(struct loader *L, yaml_node_t *map, const char *key,
+                       const char *section, int32_t type, int positive,
+                       int64_t *out);
+/* The index of node's text in names (NULL-terminated), or -1 with the
+   message "what must be 'a', 'b' or 'c'". */
+int config_load_choice(struct loader *L, yaml_node_t *node, const char *what,
+                       const char *const *names);
+
+/* In config_run.c: the 'run' and 'target' sections and spool.keep_loaded
+   (spool: the key-checked mapping or NULL). */
+int config_load_run(struct loader *L, yaml_node_t *run, yaml_node_t *target,
+                    yaml_node_t *spool);
+
 #endif

@@ -154,6 +154,10 @@ struct spool_record {
  */
 int spool_batch_read(const char *file, struct spool_batch *b,
                      struct strbuf *err);
+/* The same without the checksum over the whole file: the header and
+   footer only, for listing. Never load records read this way. */
+int spool_batch_peek(const char *file, struct spool_batch *b,
+                     struct strbuf *err);
 void spool_batch_release(struct spool_batch *b);
 /* Next record, 1; 0 at the end; -1 with err on a read error. Texts point
    into the batch's buffer until the next call. */
@@ -195,6 +199,19 @@ int spool_lease(struct spool *sp, const char *destination,
 int spool_ack(struct spool *sp, const char *destination, const char *file,
               int keep_loaded, struct strbuf *err);
 
+/* Gives a quarantined batch up for destination: it counts as done there
+   (never loaded) and is deleted once every other route acked it. Returns
+   0, 1 when it was not quarantined there, -1 with err. */
+int spool_drop(struct spool *sp, const char *destination, const char *file,
+               int keep_loaded, struct strbuf *err);
+
+/* Deletes batches every route acked more than keep_ms ago
+   (spool.keep_loaded). Returns how many. */
+size_t spool_sweep_loaded(struct spool *sp, int64_t keep_ms);
+
+/* batches/<id>.batch, malloc'd. */
+char *spool_batch_file(const struct spool *sp, const char *batch_id);
+
 /* Holds the batch back for destination with a one-line reason. */
 int spool_quarantine(struct spool *sp, const char *destination,
                      const char *batch_id, const char *stream,
@@ -211,6 +228,52 @@ char *spool_quarantine_reason(const struct spool *sp, const char *destination,
    (1 for the first). */
 int spool_attempt(struct spool *sp, const char *destination,
                   const char *batch_id, struct strbuf *err);
+
+/*
+ * What went wrong with a batch at a destination so far, kept across
+ * restarts (dest/<destination>/failures/<id>): retryable failures and
+ * worker deaths the loader saw, and when the batch may be tried again.
+ */
+struct spool_failures {
+    int retryable;
+    int crashes;
+    int64_t not_before_ms; /* CLOCK_REALTIME ms; 0: now */
+};
+void spool_failures_read(const struct spool *sp, const char *destination,
+                         const char *batch_id, struct spool_failures *f);
+int spool_failures_write(struct spool *sp, const char *destination,
+                         const char *batch_id, const struct spool_failures *f,
+                         struct strbuf *err);
+
+/* Cumulative counts per destination (dest/<destination>/stats). */
+struct spool_dest_stats {
+    uint64_t loaded; /* batches */
+    uint64_t rows_loaded;
+    uint64_t rows_rejected;
+};
+void spool_stats_read(const struct spool *sp, const char *destination,
+                      struct spool_dest_stats *st);
+/* Adds to the counts (under a lock: several loaders share them). */
+int spool_stats_add(struct spool *sp, const char *destination,
+                    const struct spool_dest_stats *add, struct strbuf *err);
+
+/* The destination's last error, one line (NULL clears it); and reading it
+   back, malloc'd or NULL. */
+void spool_last_error_set(struct spool *sp, const char *destination,
+                          const char *message);
+char *spool_last_error(const struct spool *sp, const char *destination);
+
+/* A quarantined batch, as listed. */
+struct spool_quarantined {
+    char *destination, *batch, *stream, *reason;
+};
+/* Every quarantined batch of every destination the spool knows; *out is
+   malloc'd. */
+size_t spool_quarantined_list(const struct spool *sp,
+                              struct spool_quarantined **out);
+void spool_quarantined_free(struct spool_quarantined *q, size_t n);
+/* The destinations the spool has a folder for (folders under dest/), malloc'd. */
+size_t spool_dest_names(const struct spool *sp, char ***out);
 
 /* The stream hash of a batch id (its middle part), copied to out[17]. */
 int spool_id_stream_hash(const char *batch_id, char out[17]);

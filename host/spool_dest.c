@@ -16,11 +16,11 @@
 
 #include "spool_internal.h"
 
+/* The per-batch markers, deleted with the batch. */
 static const char *const kinds[] = {"acked", "quarantined", "attempts",
-                                    "leases"};
+                                    "failures"};
 
-/* dest/<destination>/<kind>, made on first use. */
-static char *dest_dir(const struct spool *sp, const char *destination,
+char *spool_dest_dir(const struct spool *sp, const char *destination,
                       const char *kind, int make)
 {
     char *base = xasprintf("%s/dest", sp->path);
@@ -37,8 +37,7 @@ static char *dest_dir(const struct spool *sp, const char *destination,
     return dir;
 }
 
-/* Writes text to dir/name durably. */
-static int write_marker(const char *dir, const char *name, const char *text,
+int spool_write_marker(const char *dir, const char *name, const char *text,
                         struct strbuf *err)
 {
     char *file = xasprintf("%s/%s", dir, name);
@@ -61,7 +60,7 @@ static int write_marker(const char *dir, const char *name, const char *text,
     return rc;
 }
 
-static char *read_marker(const char *dir, const char *name)
+char *spool_read_marker(const char *dir, const char *name)
 {
     char *file = xasprintf("%s/%s", dir, name);
     FILE *f = fopen(file, "r");
@@ -81,7 +80,7 @@ static char *read_marker(const char *dir, const char *name)
 static int has_marker(const struct spool *sp, const char *destination,
                       const char *kind, const char *id)
 {
-    char *dir = dest_dir(sp, destination, kind, 0);
+    char *dir = spool_dest_dir(sp, destination, kind, 0);
     char *file = xasprintf("%s/%s", dir, id);
     int yes = access(file, F_OK) == 0;
 
@@ -114,7 +113,7 @@ int spool_id_stream_hash(const char *batch_id, char out[17])
 int spool_lease(struct spool *sp, const char *destination,
                 const char *stream_hash, int *fd, struct strbuf *err)
 {
-    char *dir = dest_dir(sp, destination, "leases", 1);
+    char *dir = spool_dest_dir(sp, destination, "leases", 1);
     char *file = xasprintf("%s/%s.lock", dir, stream_hash);
     int rc = 0;
 
@@ -152,8 +151,8 @@ static void retire(struct spool *sp, const struct spool_batch *b,
     free(dir);
     /* The markers only matter while the batch exists. */
     for (size_t i = 0; i < b->n_routes; i++)
-        for (size_t k = 0; k < 3; k++) {
-            char *d = dest_dir(sp, b->routes[i], kinds[k], 0);
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            char *d = spool_dest_dir(sp, b->routes[i], kinds[k], 0);
             char *m = xasprintf("%s/%s", d, b->id);
             unlink(m);
             free(m);
@@ -161,17 +160,20 @@ static void retire(struct spool *sp, const struct spool_batch *b,
         }
 }
 
-int spool_ack(struct spool *sp, const char *destination, const char *file,
-              int keep_loaded, struct strbuf *err)
+static int mark_done(struct spool *sp, const char *destination,
+                     const char *file, const char *how, int keep_loaded,
+                     struct strbuf *err)
 {
     struct spool_batch b;
     char *dir;
     int rc;
 
-    if (spool_batch_read(file, &b, err) != 0)
+    /* The header names the routes; the records were verified by the
+       load. */
+    if (spool_batch_peek(file, &b, err) != 0)
         return -1;
-    dir = dest_dir(sp, destination, "acked", 1);
-    rc = write_marker(dir, b.id, "", err);
+    dir = spool_dest_dir(sp, destination, "acked", 1);
+    rc = spool_write_marker(dir, b.id, how, err);
     free(dir);
     if (rc == 0 && !keep_loaded)
         retire(sp, &b, file);
@@ -179,11 +181,94 @@ int spool_ack(struct spool *sp, const char *destination, const char *file,
     return rc;
 }
 
+int spool_ack(struct spool *sp, const char *destination, const char *file,
+              int keep_loaded, struct strbuf *err)
+{
+    return mark_done(sp, destination, file, "", keep_loaded, err);
+}
+
+int spool_drop(struct spool *sp, const char *destination, const char *file,
+               int keep_loaded, struct strbuf *err)
+{
+    const char *base = strrchr(file, '/');
+    char *id = xstrdup(base ? base + 1 : file);
+    char *dir = spool_dest_dir(sp, destination, "quarantined", 0);
+    char *marker;
+    int rc;
+
+    id[strcspn(id, ".")] = '\0';
+    marker = xasprintf("%s/%s", dir, id);
+    if (access(marker, F_OK) != 0) {
+        rc = 1;
+        goto out;
+    }
+    /* Acked first: a crash between the two leaves it done, not pending.
+       A damaged batch cannot be read for its routes: the marker alone. */
+    rc = mark_done(sp, destination, file, "dropped\n", keep_loaded, err);
+    if (rc != 0) {
+        char *adir = spool_dest_dir(sp, destination, "acked", 1);
+        strbuf_reset(err);
+        rc = spool_write_marker(adir, id, "dropped\n", err);
+        free(adir);
+    }
+    if (rc == 0) {
+        unlink(marker);
+        spool_sync_dir(dir);
+    }
+out:
+    free(marker);
+    free(dir);
+    free(id);
+    return rc;
+}
+
+char *spool_batch_file(const struct spool *sp, const char *batch_id)
+{
+    return xasprintf("%s/batches/%s.batch", sp->path, batch_id);
+}
+
+size_t spool_sweep_loaded(struct spool *sp, int64_t keep_ms)
+{
+    char **files = NULL;
+    size_t n = spool_list(sp, &files), done = 0;
+    int64_t now_ms = spool_now_us() / 1000;
+
+    for (size_t i = 0; i < n; i++) {
+        struct spool_batch b;
+        struct strbuf err = STRBUF_INIT;
+        int64_t newest = 0;
+        int all = 1;
+
+        if (spool_batch_peek(files[i], &b, &err) == 0) {
+            for (size_t r = 0; r < b.n_routes && all; r++) {
+                char *dir = spool_dest_dir(sp, b.routes[r], "acked", 0);
+                char *m = xasprintf("%s/%s", dir, b.id);
+                struct stat st;
+                if (stat(m, &st) != 0)
+                    all = 0;
+                else if ((int64_t)st.st_mtime * 1000 > newest)
+                    newest = (int64_t)st.st_mtime * 1000;
+                free(m);
+                free(dir);
+            }
+            if (all && b.n_routes > 0 && now_ms - newest >= keep_ms) {
+                retire(sp, &b, files[i]);
+                done++;
+            }
+            spool_batch_release(&b);
+        }
+        strbuf_release(&err);
+        free(files[i]);
+    }
+    free(files);
+    return done;
+}
+
 int spool_quarantine(struct spool *sp, const char *destination,
                      const char *batch_id, const char *stream,
                      const char *reason, struct strbuf *err)
 {
-    char *dir = dest_dir(sp, destination, "quarantined", 1);
+    char *dir = spool_dest_dir(sp, destination, "quarantined", 1);
     struct strbuf text = STRBUF_INIT;
     int rc;
 
@@ -192,7 +277,7 @@ int spool_quarantine(struct spool *sp, const char *destination,
     for (const char *p = reason; *p; p++)
         strbuf_addch(&text, (*p == '\n' || *p == '\t') ? ' ' : *p);
     strbuf_addch(&text, '\n');
-    rc = write_marker(dir, batch_id, text.buf, err);
+    rc = spool_write_marker(dir, batch_id, text.buf, err);
     strbuf_release(&text);
     free(dir);
     return rc;
@@ -201,10 +286,12 @@ int spool_quarantine(struct spool *sp, const char *destination,
 int spool_requeue(struct spool *sp, const char *destination,
                   const char *batch_id, struct strbuf *err)
 {
-    char *dir = dest_dir(sp, destination, "quarantined", 0);
+    char *dir = spool_dest_dir(sp, destination, "quarantined", 0);
     char *file = xasprintf("%s/%s", dir, batch_id);
-    char *adir = dest_dir(sp, destination, "attempts", 0);
+    char *adir = spool_dest_dir(sp, destination, "attempts", 0);
     char *afile = xasprintf("%s/%s", adir, batch_id);
+    char *fdir = spool_dest_dir(sp, destination, "failures", 0);
+    char *ffile = xasprintf("%s/%s", fdir, batch_id);
     int rc = 0;
 
     if (unlink(file) != 0) {
@@ -216,21 +303,25 @@ int spool_requeue(struct spool *sp, const char *destination,
             rc = -1;
         }
     } else {
-        unlink(afile); /* a requeued batch starts its attempts over */
+        /* A requeued batch starts its attempts and back-off over. */
+        unlink(afile);
+        unlink(ffile);
         spool_sync_dir(dir);
     }
     free(file);
     free(dir);
     free(afile);
     free(adir);
+    free(ffile);
+    free(fdir);
     return rc;
 }
 
 char *spool_quarantine_reason(const struct spool *sp, const char *destination,
                               const char *batch_id)
 {
-    char *dir = dest_dir(sp, destination, "quarantined", 0);
-    char *text = read_marker(dir, batch_id);
+    char *dir = spool_dest_dir(sp, destination, "quarantined", 0);
+    char *text = spool_read_marker(dir, batch_id);
     char *tab, *reason = NULL;
 
     free(dir);
@@ -246,15 +337,15 @@ char *spool_quarantine_reason(const struct spool *sp, const char *destination,
 int spool_attempt(struct spool *sp, const char *destination,
                   const char *batch_id, struct strbuf *err)
 {
-    char *dir = dest_dir(sp, destination, "attempts", 1);
-    char *text = read_marker(dir, batch_id);
+    char *dir = spool_dest_dir(sp, destination, "attempts", 1);
+    char *text = spool_read_marker(dir, batch_id);
     char num[32];
     int n = text ? atoi(text) : 0;
 
     free(text);
     n = n < 0 ? 1 : n + 1;
     snprintf(num, sizeof(num), "%d\n", n);
-    if (write_marker(dir, batch_id, num, err) != 0)
+    if (spool_write_marker(dir, batch_id, num, err) != 0)
         n = -1;
     free(dir);
     return n;

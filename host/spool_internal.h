@@ -72,4 +72,13 @@ char *spool_tmp_name(const char *base);
    the real cause of a failure. 0 or -1. */
 int spool_write_all(int fd, const void *data, size_t len);
 
+/* In spool_dest.c: dest/<destination>/<kind> (malloc'd; made when make
+   is set); a small file written durably (temporary name, fsync, rename,
+   folder fsync); its text read back (malloc'd, NULL when absent). */
+char *spool_dest_dir(const struct spool *sp, const char *destination,
+                     const char *kind, int make);
+int spool_write_marker(const char *dir, const char *name, const char *text,
+                       struct strbuf *err);
+char *spool_read_marker(const char *dir, const char *name);
+
 #endif
