@@ -8,10 +8,9 @@
 
 #include "dray/dray_abi.h"
 
-static const char *const run_keys[] = {"concurrency", "batch_timeout",
-                                       "crash_limit", "grace",
-                                       "poll_interval", "retry",
-                                       NULL};
+static const char *const run_keys[] = {
+    "concurrency",   "batch_timeout", "crash_limit", "grace",
+    "poll_interval", "retry",         NULL};
 static const char *const retry_keys[] = {"attempts", "initial", "max", NULL};
 static const char *const target_keys[] = {"state_interval", NULL};
 
@@ -60,14 +59,14 @@ static int load_run(struct loader *L, yaml_node_t *run)
         config_check_keys(&L->file, run, run_keys, "in 'run'") < 0 ||
         config_load_number(L, run, "concurrency", "run", DRAY_OPT_INT, 1,
                            &r->concurrency) < 0 ||
-        config_load_number(L, run, "batch_timeout", "run", DRAY_OPT_DURATION,
-                           1, &r->batch_timeout_ms) < 0 ||
+        config_load_number(L, run, "batch_timeout", "run", DRAY_OPT_DURATION, 1,
+                           &r->batch_timeout_ms) < 0 ||
         config_load_number(L, run, "crash_limit", "run", DRAY_OPT_INT, 1,
                            &r->crash_limit) < 0 ||
         config_load_number(L, run, "grace", "run", DRAY_OPT_DURATION, 0,
                            &r->grace_ms) < 0 ||
-        config_load_number(L, run, "poll_interval", "run", DRAY_OPT_DURATION,
-                           1, &r->poll_ms) < 0 ||
+        config_load_number(L, run, "poll_interval", "run", DRAY_OPT_DURATION, 1,
+                           &r->poll_ms) < 0 ||
         load_retry(L, config_map_get(&L->file, run, "retry")) < 0)
         return -1;
     if (r->concurrency > 256)

@@ -135,6 +135,15 @@ struct gate {
     struct gate_stats stats;
     int warned_full;             /* a wait for room was logged as a warning */
     volatile sig_atomic_t *stop; /* set by a signal: finish early */
+    /* dray target's hooks (all optional): a batch became visible in the
+       spool; a STATE became durable (every batch before it committed);
+       and a call every wake_every_ms, also while stdin is quiet. */
+    void (*on_commit)(void *ctx, const char *batch_id);
+    void (*on_durable_state)(void *ctx, const char *json, size_t len);
+    void (*wake)(void *ctx, struct gate *g);
+    void *hook_ctx;
+    int64_t wake_every_ms;
+    int64_t wake_at_ms;
     void (*progress)(void *ctx, const struct gate *g);
     void *progress_ctx;
 };
@@ -161,7 +170,8 @@ int gate_activate_version(struct gate *g, struct gate_stream *st,
 int gate_add_state(struct gate *g, const char *json, size_t len);
 /* Commits the batches older than batch.max_age; saves a durable STATE. */
 int gate_tick(struct gate *g);
-/* When the oldest open batch is due (ms since the epoch), or -1. */
+/* When the oldest open batch is due or the wake hook wants to run (ms
+   since the epoch), or -1. */
 int64_t gate_deadline_ms(const struct gate *g);
 /* Commits every open batch and saves the last STATE. */
 int gate_finish(struct gate *g);
@@ -198,6 +208,16 @@ int gate_uuid(struct gate *g, char out[37]);
 
 /* Handles one line (without its newline). */
 int gate_message(struct gate *g, const char *line, size_t len);
+
+/* ---- gate_setup.c ---- */
+
+struct config;
+/* Fills set from the config for integration; returns the route list
+   (set->routes), malloc'd: free it after the gate. Warns when no route
+   names the integration. */
+const char **gate_settings_from_config(struct gate_settings *set,
+                                       const struct config *cfg,
+                                       const char *integration);
 
 /* ---- gate_input.c ---- */
 

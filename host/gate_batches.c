@@ -173,6 +173,9 @@ static void settle_states(struct gate *g)
     if (done == 0)
         return;
     /* Only the latest durable STATE matters. */
+    if (g->on_durable_state != NULL)
+        g->on_durable_state(g->hook_ctx, g->pending[done - 1].json,
+                            g->pending[done - 1].len);
     free(g->durable);
     g->durable = g->pending[done - 1].json;
     g->durable_len = g->pending[done - 1].len;
@@ -228,6 +231,8 @@ int gate_add_state(struct gate *g, const char *json, size_t len)
         /* Everything before it is durable already; saved at the next
            commit, tick or the end, so a STATE-heavy tap costs no fsync
            per message. */
+        if (g->on_durable_state != NULL)
+            g->on_durable_state(g->hook_ctx, json, len);
         free(g->durable);
         g->durable = xmalloc(len + 1);
         memcpy(g->durable, json, len);
@@ -367,19 +372,22 @@ static int open_batch(struct gate *g, struct gate_stream *st, int has_version,
 static int commit(struct gate *g, struct gate_stream *st)
 {
     unsigned delay = WAIT_FIRST_MS;
+    char id[160];
     int rc;
 
     if (st->w == NULL)
         return GATE_OK;
     if (make_room(g, spool_writer_bytes(st->w) + COMMIT_BYTES_BOUND) != GATE_OK)
         return GATE_FAILED;
-    while ((rc = spool_writer_commit(st->w, NULL, &g->err)) == 1)
+    while ((rc = spool_writer_commit(st->w, id, &g->err)) == 1)
         if (disk_full(g, &delay) != GATE_OK)
             return GATE_FAILED; /* the writer is kept; release aborts it */
     st->w = NULL;               /* freed by the commit, whatever it returned */
     if (rc != 0)
         return GATE_FAILED;
     g->stats.batches++;
+    if (g->on_commit != NULL)
+        g->on_commit(g->hook_ctx, id);
     settle_states(g);
     return GATE_OK;
 }
@@ -455,6 +463,10 @@ int gate_tick(struct gate *g)
 {
     int64_t now = gate_now_ms();
 
+    if (g->wake != NULL && now >= g->wake_at_ms) {
+        g->wake_at_ms = now + g->wake_every_ms;
+        g->wake(g->hook_ctx, g);
+    }
     for (size_t i = 0; i < g->n_streams; i++) {
         struct gate_stream *st = g->streams[i];
 
@@ -480,6 +492,8 @@ int64_t gate_deadline_ms(const struct gate *g)
         if (first < 0 || due < first)
             first = due;
     }
+    if (g->wake != NULL && (first < 0 || g->wake_at_ms < first))
+        first = g->wake_at_ms;
     return first;
 }
 

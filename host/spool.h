@@ -272,7 +272,8 @@ struct spool_quarantined {
 size_t spool_quarantined_list(const struct spool *sp,
                               struct spool_quarantined **out);
 void spool_quarantined_free(struct spool_quarantined *q, size_t n);
-/* The destinations the spool has a folder for (folders under dest/), malloc'd. */
+/* The destinations the spool has a folder for (folders under dest/), malloc'd.
+ */
 size_t spool_dest_names(const struct spool *sp, char ***out);
 
 /* The stream hash of a batch id (its middle part), copied to out[17]. */

@@ -21,7 +21,7 @@ static const char *const kinds[] = {"acked", "quarantined", "attempts",
                                     "failures"};
 
 char *spool_dest_dir(const struct spool *sp, const char *destination,
-                      const char *kind, int make)
+                     const char *kind, int make)
 {
     char *base = xasprintf("%s/dest", sp->path);
     char *dest = xasprintf("%s/%s", base, destination);
@@ -38,7 +38,7 @@ char *spool_dest_dir(const struct spool *sp, const char *destination,
 }
 
 int spool_write_marker(const char *dir, const char *name, const char *text,
-                        struct strbuf *err)
+                       struct strbuf *err)
 {
     char *file = xasprintf("%s/%s", dir, name);
     char *tmp = spool_tmp_name(file);

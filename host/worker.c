@@ -3,8 +3,9 @@
  * nothing else, so that a plugin that crashes, aborts or hangs takes only
  * this process down. 'dray run' starts it with fork+exec as
  *     dray __worker -c CONFIG --destination NAME
- * and talks to it over its stdin and stdout, one line per message:
- *     parent: LOAD <attempt> <batch file>
+ * and talks to it over its stdin and stdout (one socket), one line per
+ * message:
+ *     parent: LOAD <attempt> [<timeout s>] <batch file>   (+ the lease fd)
  *     worker: {"status":"OK","rows":{...},"rejected":N}
  *             {"status":"E_RETRYABLE","message":"...","retry_after_ms":N}
  *             {"status":"DAMAGED","message":"..."}   (the batch file)
@@ -13,9 +14,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "cli.h"
@@ -82,6 +86,68 @@ static void load_one(struct instance *inst, uint32_t attempt, const char *file)
     batch_free(b);
 }
 
+/* Commands from the parent, with the lease fds that came along. */
+struct input {
+    struct strbuf buf;
+    int lease_fd; /* received with the pending command, or -1 */
+    int eof;
+};
+
+/* Reads until a line is complete. 1 with the line in *line (malloc'd),
+   0 at EOF. */
+static int next_command(struct input *in, char **line)
+{
+    for (;;) {
+        char data[4096], cbuf[CMSG_SPACE(sizeof(int) * 4)];
+        char *nl = in->buf.len ? memchr(in->buf.buf, '\n', in->buf.len) : NULL;
+        struct msghdr msg;
+        struct iovec iov = {data, sizeof(data)};
+        ssize_t n;
+
+        if (nl != NULL) {
+            size_t k = (size_t)(nl - in->buf.buf);
+            *line = xmalloc(k + 1);
+            memcpy(*line, in->buf.buf, k);
+            (*line)[k] = '\0';
+            memmove(in->buf.buf, nl + 1, in->buf.len - k - 1);
+            in->buf.len -= k + 1;
+            in->buf.buf[in->buf.len] = '\0';
+            return 1;
+        }
+        if (in->eof)
+            return 0;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+        n = recvmsg(0, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == ENOTSOCK)
+            n = read(0, data, sizeof(data)); /* a pipe, in tests */
+        else if (n >= 0)
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
+                 c = CMSG_NXTHDR(&msg, c)) {
+                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                    continue;
+                for (size_t i = 0; i < k; i++) {
+                    int fd;
+                    memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                    if (in->lease_fd >= 0)
+                        close(in->lease_fd);
+                    in->lease_fd = fd;
+                }
+            }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            in->eof = 1;
+            continue;
+        }
+        strbuf_add(&in->buf, data, (size_t)n);
+    }
+}
+
 int cmd_worker(int argc, char **argv)
 {
     const char *cfg_path = NULL, *dest_name = NULL;
@@ -94,7 +160,7 @@ int cmd_worker(int argc, char **argv)
     struct dray_error e;
     char errbuf[1024];
     char *line = NULL;
-    size_t cap = 0;
+    struct input in = {STRBUF_INIT, -1, 0};
     int rc = EXITCODE_CONFIG;
 
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -141,24 +207,38 @@ int cmd_worker(int argc, char **argv)
     error_release(&e);
     fputs("READY\n", stdout);
     fflush(stdout);
-    for (;;) {
-        ssize_t n = getline(&line, &cap, stdin);
+    while (next_command(&in, &line) == 1) {
         unsigned attempt;
-        int off = 0;
+        long long timeout_s = 0;
+        int off = 0, off2 = 0;
 
-        if (n <= 0)
-            break;
-        line[strcspn(line, "\n")] = '\0';
         if (sscanf(line, "LOAD %u %n", &attempt, &off) != 1 || off == 0) {
             reply_error("E_ABI", "unknown command", 0);
-            continue;
+        } else {
+            if (sscanf(line + off, "%lld %n", &timeout_s, &off2) == 1 &&
+                off2 > 0 && line[off + off2] != '\0')
+                off += off2;
+            else
+                timeout_s = 0;
+            /* Should the parent die, nothing else stops a hung load that
+               holds the lease: a deadline of our own, past the parent's. */
+            if (timeout_s > 0)
+                alarm((unsigned)(timeout_s + 60));
+            load_one(&inst, attempt, line + off);
+            alarm(0);
         }
-        load_one(&inst, attempt, line + off);
+        /* The lease is released once the parent has closed its copy too. */
+        if (in.lease_fd >= 0)
+            close(in.lease_fd);
+        in.lease_fd = -1;
+        free(line);
+        line = NULL;
     }
     instance_destroy(&inst);
     rc = EXITCODE_OK;
 out:
     free(line);
+    strbuf_release(&in.buf);
     dest_config_free(bound);
     strbuf_release(&errors);
     plugins_release(&set);

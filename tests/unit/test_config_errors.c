@@ -22,7 +22,8 @@ static const struct error_case error_cases[] = {
      "colour: blue\n",
      {NULL},
      "1:1: unknown key 'colour' at the top level; valid keys are 'spool', "
-     "'plugin_path', 'destinations', 'routes', 'batch', 'integrations'"},
+     "'plugin_path', 'destinations', 'routes', 'batch', 'integrations', 'run', "
+     "'target'"},
     {"spool typo",
      "spool: {path: ./s, pth: x}\n",
      {NULL},
@@ -31,7 +32,7 @@ static const struct error_case error_cases[] = {
      "spool:\n  folder: x\n",
      {NULL},
      "2:3: unknown key 'folder' in 'spool'; valid keys are 'path', "
-     "'max_bytes', 'on_full'"},
+     "'max_bytes', 'on_full', 'keep_loaded'"},
     {"destination typo",
      "destinations:\n  - name: a\n    plugin: p\n    optoins: {}\n",
      {NULL},
