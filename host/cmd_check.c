@@ -44,6 +44,61 @@ static void print_routes(const struct config *cfg)
     }
 }
 
+/* A duration in the largest unit that divides it, as the config takes. */
+static void print_ms(const char *label, int64_t ms)
+{
+    if (ms != 0 && ms % 3600000 == 0)
+        printf("%s%lldh", label, (long long)(ms / 3600000));
+    else if (ms != 0 && ms % 60000 == 0)
+        printf("%s%lldm", label, (long long)(ms / 60000));
+    else if (ms % 1000 == 0)
+        printf("%s%llds", label, (long long)(ms / 1000));
+    else
+        printf("%s%lldms", label, (long long)ms);
+}
+
+static void print_size(const char *label, uint64_t n)
+{
+    static const char *const units[] = {"GiB", "MiB", "KiB"};
+
+    for (int i = 0; i < 3; i++) {
+        uint64_t u = (uint64_t)1 << (10 * (3 - i));
+        if (n != 0 && n % u == 0) {
+            printf("%s%llu%s", label, (unsigned long long)(n / u), units[i]);
+            return;
+        }
+    }
+    printf("%s%lluB", label, (unsigned long long)n);
+}
+
+/* What the gate and the loaders will do, defaults included. */
+static void print_settings(const struct config *cfg)
+{
+    const struct config_run *r = &cfg->run;
+
+    printf("spool: %s\n", cfg->spool_path);
+    if (cfg->spool_max_bytes)
+        print_size("  max_bytes ", cfg->spool_max_bytes);
+    else
+        printf("  max_bytes 0 (no limit)");
+    printf(", on_full %s",
+           cfg->spool_on_full == CONFIG_ON_FULL_WAIT ? "wait" : "fail");
+    print_ms(", keep_loaded ", cfg->keep_loaded_ms);
+    print_size("\nbatch: max_bytes ", cfg->batch_max_bytes);
+    printf(", max_records %llu", (unsigned long long)cfg->batch_max_records);
+    print_ms(", max_age ", cfg->batch_max_age_ms);
+    printf("\nrun: concurrency %lld", (long long)r->concurrency);
+    print_ms(", batch_timeout ", r->batch_timeout_ms);
+    printf(", crash_limit %lld", (long long)r->crash_limit);
+    print_ms(", grace ", r->grace_ms);
+    print_ms(", poll_interval ", r->poll_ms);
+    printf(", retry %lld attempts", (long long)r->retry_attempts);
+    print_ms(" from ", r->retry_initial_ms);
+    print_ms(" to ", r->retry_max_ms);
+    print_ms("\ntarget: state_interval ", cfg->target_state_interval_ms);
+    printf("\n");
+}
+
 int cmd_check(int argc, char **argv)
 {
     const struct command *self = cli_find_command("check");
@@ -90,7 +145,7 @@ int cmd_check(int argc, char **argv)
         goto cleanup;
     }
     printf("config %s\n", cfg.path);
-    printf("spool: %s\n", cfg.spool_path);
+    print_settings(&cfg);
     for (size_t i = 0; i < cfg.n_destinations; i++)
         print_destination(&cfg.destinations[i], plugins[i], bound[i]);
     if (cfg.n_destinations == 0)
