@@ -44,6 +44,7 @@ struct head {
     size_t n_routes;
     uint64_t n_records;
     int damaged;
+    uint64_t acked; /* bit r: acked at routes[r] (known; r < 64) */
 };
 
 struct heads {

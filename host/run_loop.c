@@ -125,6 +125,12 @@ static int on_line(struct run_state *S, struct run_dest *d,
     finish_job(d, w);
     w->state = WORKER_IDLE;
     w->deadline_ms = 0;
+    if (w->timed_out) {
+        /* It answered just as it was killed: not to be given more work. */
+        run_worker_stop(w, SIGKILL, 1);
+        memset(w, 0, sizeof(*w));
+        w->fd = -1;
+    }
     return 1;
 }
 

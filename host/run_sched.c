@@ -226,7 +226,7 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
         S->dests[i].decided[0] = '\0';
     }
     for (size_t i = 0; i < hs->n; i++) {
-        const struct head *h = &hs->v[i];
+        struct head *h = &hs->v[i];
         char hash[17];
 
         if (spool_id_stream_hash(h->id, hash) != 0)
@@ -248,9 +248,12 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
             continue;
         for (size_t r = 0; r < h->n_routes; r++) {
             struct run_dest *d = find_dest(S, h->routes[r]);
+            uint64_t bit = r < 64 ? (uint64_t)1 << r : 0;
             struct spool_failures f;
             int state;
 
+            if (h->acked & bit)
+                continue;
             if (d == NULL) {
                 if (config_destination(S->cfg, h->routes[r]) == NULL &&
                     spool_dest_state(S->sp, h->routes[r], h->id) ==
@@ -258,18 +261,23 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
                     quarantine_removed(S, h, h->routes[r]);
                 continue;
             }
-            state = spool_dest_state(S->sp, d->name, h->id);
-            if (state == SPOOL_ACKED)
-                continue;
-            if (state == SPOOL_PENDING)
+            if (strcmp(d->decided, hash) == 0) {
+                /* Behind an earlier batch of its stream: waits, whatever
+                   its own state; no need to look. */
                 d->pending++;
-            if (strcmp(d->decided, hash) == 0)
-                continue; /* behind an earlier batch of its stream */
+                continue;
+            }
+            state = spool_dest_state(S->sp, d->name, h->id);
+            if (state == SPOOL_ACKED) {
+                h->acked |= bit; /* an ack is never undone */
+                continue;
+            }
             memcpy(d->decided, hash, sizeof(hash));
             if (state == SPOOL_QUARANTINED) {
                 S->quarantined_seen = 1;
                 continue; /* holds back the rest of the stream */
             }
+            d->pending++;
             if (d->tot.gave_up)
                 continue;
             todo++;

@@ -70,9 +70,13 @@ int run_worker_start(struct run_worker *w, const char *exe, const char *config,
         /* The child: its end of the socket is its stdin and stdout. The
            parent decides when it stops, so terminal signals are not its
            business (a Ctrl-C must not kill a load in the middle). */
+        sigset_t none;
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
         signal(SIGPIPE, SIG_DFL);
+        /* The loop blocks signals while it works; a mask survives exec. */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0)
             _exit(127);
         execl(exe, exe, "__worker", "-c", config, "--destination", destination,

@@ -38,7 +38,7 @@ char *spool_dest_dir(const struct spool *sp, const char *destination,
 }
 
 int spool_write_marker(const char *dir, const char *name, const char *text,
-                       struct strbuf *err)
+                       int durable, struct strbuf *err)
 {
     char *file = xasprintf("%s/%s", dir, name);
     char *tmp = spool_tmp_name(file);
@@ -46,8 +46,9 @@ int spool_write_marker(const char *dir, const char *name, const char *text,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
 
-    if (fd < 0 || spool_write_all(fd, text, len) != 0 || fsync(fd) != 0 ||
-        rename(tmp, file) != 0 || spool_sync_dir(dir) != 0) {
+    if (fd < 0 || spool_write_all(fd, text, len) != 0 ||
+        (durable && fsync(fd) != 0) || rename(tmp, file) != 0 ||
+        (durable && spool_sync_dir(dir) != 0)) {
         strbuf_addf(err, "cannot write '%s': %s", file, strerror(errno));
         unlink(tmp);
     } else {
@@ -173,7 +174,7 @@ static int mark_done(struct spool *sp, const char *destination,
     if (spool_batch_peek(file, &b, err) != 0)
         return -1;
     dir = spool_dest_dir(sp, destination, "acked", 1);
-    rc = spool_write_marker(dir, b.id, how, err);
+    rc = spool_write_marker(dir, b.id, how, 1, err);
     free(dir);
     if (rc == 0 && !keep_loaded)
         retire(sp, &b, file);
@@ -208,7 +209,7 @@ int spool_drop(struct spool *sp, const char *destination, const char *file,
     if (rc != 0) {
         char *adir = spool_dest_dir(sp, destination, "acked", 1);
         strbuf_reset(err);
-        rc = spool_write_marker(adir, id, "dropped\n", err);
+        rc = spool_write_marker(adir, id, "dropped\n", 1, err);
         free(adir);
     }
     if (rc == 0) {
@@ -277,7 +278,7 @@ int spool_quarantine(struct spool *sp, const char *destination,
     for (const char *p = reason; *p; p++)
         strbuf_addch(&text, (*p == '\n' || *p == '\t') ? ' ' : *p);
     strbuf_addch(&text, '\n');
-    rc = spool_write_marker(dir, batch_id, text.buf, err);
+    rc = spool_write_marker(dir, batch_id, text.buf, 1, err);
     strbuf_release(&text);
     free(dir);
     return rc;
@@ -345,7 +346,7 @@ int spool_attempt(struct spool *sp, const char *destination,
     free(text);
     n = n < 0 ? 1 : n + 1;
     snprintf(num, sizeof(num), "%d\n", n);
-    if (spool_write_marker(dir, batch_id, num, err) != 0)
+    if (spool_write_marker(dir, batch_id, num, 0, err) != 0)
         n = -1;
     free(dir);
     return n;

@@ -42,7 +42,7 @@ int spool_failures_write(struct spool *sp, const char *destination,
 
     snprintf(text, sizeof(text), "%d %d %lld\n", f->retryable, f->crashes,
              (long long)f->not_before_ms);
-    rc = spool_write_marker(dir, batch_id, text, err);
+    rc = spool_write_marker(dir, batch_id, text, 0, err);
     free(dir);
     return rc;
 }
@@ -87,7 +87,7 @@ int spool_stats_add(struct spool *sp, const char *destination,
     st.rows_rejected += add->rows_rejected;
     snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
              st.loaded, st.rows_loaded, st.rows_rejected);
-    rc = spool_write_marker(dir, "stats", text, err);
+    rc = spool_write_marker(dir, "stats", text, 0, err);
 out:
     if (fd >= 0)
         close(fd); /* releases the lock */
@@ -112,7 +112,7 @@ void spool_last_error_set(struct spool *sp, const char *destination,
             strbuf_addch(&line, (*p == '\n' || *p == '\r') ? ' ' : *p);
         strbuf_addch(&line, '\n');
         /* Best effort: the error is logged as well. */
-        spool_write_marker(dir, "last_error", line.buf, &err);
+        spool_write_marker(dir, "last_error", line.buf, 0, &err);
         strbuf_release(&line);
     }
     strbuf_release(&err);

@@ -73,12 +73,16 @@ char *spool_tmp_name(const char *base);
 int spool_write_all(int fd, const void *data, size_t len);
 
 /* In spool_dest.c: dest/<destination>/<kind> (malloc'd; made when make
-   is set); a small file written durably (temporary name, fsync, rename,
-   folder fsync); its text read back (malloc'd, NULL when absent). */
+   is set); a small file written whole (temporary name, rename: readers see
+   the old text or the new) and, when durable, fsynced with its folder so
+   a power loss keeps it too; its text read back (malloc'd, NULL when
+   absent). Acks and quarantines are durable; counters are not: a process
+   crash keeps them (the page cache survives it), a power loss may set
+   them back, which costs a retry's back-off, never data. */
 char *spool_dest_dir(const struct spool *sp, const char *destination,
                      const char *kind, int make);
 int spool_write_marker(const char *dir, const char *name, const char *text,
-                       struct strbuf *err);
+                       int durable, struct strbuf *err);
 char *spool_read_marker(const char *dir, const char *name);
 
 #endif
