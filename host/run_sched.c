@@ -255,10 +255,17 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
             if (h->acked & bit)
                 continue;
             if (d == NULL) {
-                if (config_destination(S->cfg, h->routes[r]) == NULL &&
-                    spool_dest_state(S->sp, h->routes[r], h->id) ==
-                        SPOOL_PENDING)
-                    quarantine_removed(S, h, h->routes[r]);
+                /* Routed to a destination the config lost: held back
+                   there, which --once reports like any quarantine. */
+                if (config_destination(S->cfg, h->routes[r]) == NULL) {
+                    state = spool_dest_state(S->sp, h->routes[r], h->id);
+                    if (state == SPOOL_PENDING)
+                        quarantine_removed(S, h, h->routes[r]);
+                    if (state != SPOOL_ACKED)
+                        S->quarantined_seen = 1;
+                    else
+                        h->acked |= bit;
+                }
                 continue;
             }
             if (strcmp(d->decided, hash) == 0) {

@@ -188,6 +188,44 @@ int spool_ack(struct spool *sp, const char *destination, const char *file,
     return mark_done(sp, destination, file, "", keep_loaded, err);
 }
 
+static int quarantined_anywhere(const struct spool *sp, const char *id)
+{
+    char **dests = NULL;
+    size_t n = spool_dest_names(sp, &dests);
+    int found = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        found = found || has_marker(sp, dests[i], "quarantined", id);
+        free(dests[i]);
+    }
+    free(dests);
+    return found;
+}
+
+/* A damaged batch can load nowhere: once no destination holds it back any
+   more, the file and every destination's markers go. */
+static void forget_damaged(struct spool *sp, const char *file, const char *id)
+{
+    char **dests = NULL;
+    size_t n = spool_dest_names(sp, &dests);
+    char *bdir = xasprintf("%s/batches", sp->path);
+
+    if (unlink(file) == 0)
+        spool_sync_dir(bdir);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            char *d = spool_dest_dir(sp, dests[i], kinds[k], 0);
+            char *m = xasprintf("%s/%s", d, id);
+            unlink(m);
+            free(m);
+            free(d);
+        }
+        free(dests[i]);
+    }
+    free(dests);
+    free(bdir);
+}
+
 int spool_drop(struct spool *sp, const char *destination, const char *file,
                int keep_loaded, struct strbuf *err)
 {
@@ -195,7 +233,7 @@ int spool_drop(struct spool *sp, const char *destination, const char *file,
     char *id = xstrdup(base ? base + 1 : file);
     char *dir = spool_dest_dir(sp, destination, "quarantined", 0);
     char *marker;
-    int rc;
+    int rc, damaged = 0;
 
     id[strcspn(id, ".")] = '\0';
     marker = xasprintf("%s/%s", dir, id);
@@ -203,19 +241,29 @@ int spool_drop(struct spool *sp, const char *destination, const char *file,
         rc = 1;
         goto out;
     }
-    /* Acked first: a crash between the two leaves it done, not pending.
-       A damaged batch cannot be read for its routes: the marker alone. */
+    if (access(file, F_OK) != 0 && errno == ENOENT) {
+        /* The batch is gone already: only the quarantine is left. */
+        rc = 0;
+        unlink(marker);
+        spool_sync_dir(dir);
+        goto out;
+    }
+    /* Acked first: a crash between the two leaves it done, not pending. */
     rc = mark_done(sp, destination, file, "dropped\n", keep_loaded, err);
     if (rc != 0) {
+        /* A damaged batch: its routes cannot be read. */
         char *adir = spool_dest_dir(sp, destination, "acked", 1);
         strbuf_reset(err);
         rc = spool_write_marker(adir, id, "dropped\n", 1, err);
         free(adir);
+        damaged = rc == 0;
     }
     if (rc == 0) {
         unlink(marker);
         spool_sync_dir(dir);
     }
+    if (damaged && !quarantined_anywhere(sp, id))
+        forget_damaged(sp, file, id);
 out:
     free(marker);
     free(dir);

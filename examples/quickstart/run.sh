@@ -1,7 +1,9 @@
 #!/bin/bash
 # README command (1): build dray, install its SDK into build/stage, build
 # the example plugin out of tree against it, check the quickstart config,
-# and take a tap's output (shop.jsonl) into the spool. No server to start.
+# take a tap's output (shop.jsonl) into the spool and load it into the
+# example destination (JSON-lines files under examples/quickstart/out). No
+# server to start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -28,6 +30,15 @@ echo
 echo "\$ dray state -c $config --integration shop"
 build/bin/dray state -c "$config" --integration shop
 echo
-echo "The batches are in examples/quickstart/spool/batches/:"
-ls -l examples/quickstart/spool/batches/
-echo "(Loading them with 'dray run' arrives with the loader runtime.)"
+echo
+echo "\$ dray status -c $config"
+build/bin/dray status -c "$config"
+echo
+echo "\$ dray run -c $config --once"
+build/bin/dray run -c "$config" --once
+echo
+echo "\$ dray status -c $config"
+build/bin/dray status -c "$config"
+echo
+echo "Loaded into examples/quickstart/out/:"
+ls -R examples/quickstart/out/
