@@ -105,6 +105,25 @@ static int batch_done(const struct target *t, const char *id)
     return rc;
 }
 
+/* Drops the leading batches loaded everywhere, so a long run's memory
+   stays flat: the STATEs not yet printed (those from skip on) count their
+   batches from the first one kept. */
+static void forget_done(struct target *t, size_t skip)
+{
+    size_t n = t->n_done;
+
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(t->batches[i]);
+    memmove(t->batches, t->batches + n,
+            (t->n_batches - n) * sizeof(*t->batches));
+    t->n_batches -= n;
+    t->n_done = 0;
+    for (size_t i = skip; i < t->n_states; i++)
+        t->states[i].n_batches -= n;
+}
+
 /* Prints the latest STATE whose batches are all loaded. */
 static void flush_states(struct target *t)
 {
@@ -123,6 +142,7 @@ static void flush_states(struct target *t)
         safe++;
         any = 1;
     }
+    forget_done(t, safe);
     if (!any)
         return;
     if (!t->out_failed) {
@@ -185,11 +205,12 @@ static int wait_loader(struct target *t, pid_t pid, int64_t every_ms)
             break;
         if (got < 0 && errno != EINTR)
             return EXITCODE_RUNTIME;
-        if (stop_level > forwarded) {
+        while (forwarded < stop_level) {
             /* Once per signal: the first lets loads finish (run.grace),
-               the second stops them. */
-            forwarded = stop_level;
-            kill(pid, SIGTERM);
+               the second stops them. The second goes as SIGINT: two
+               SIGTERMs pending at once in the loader would count as one. */
+            kill(pid, forwarded == 0 ? SIGTERM : SIGINT);
+            forwarded++;
         }
         if (run_now_ms() >= next) {
             flush_states(t);
@@ -224,8 +245,15 @@ static int take_input(struct gate *g)
         log_report(DRAY_LOG_ERROR, "dray target: %s", strbuf_str(&g->err));
     fin = gate_finish(g); /* what came before bad input is kept */
     if (bad != NULL) {
-        log_report(DRAY_LOG_ERROR, "%s:%llu: %s", g->file ? g->file : "<stdin>",
-                   (unsigned long long)g->line, bad);
+        /* As 'dray put' says it: FILE:LINE[:COLUMN]: (docs/GATE.md). */
+        if (g->column > 0)
+            log_report(DRAY_LOG_ERROR, "%s:%llu:%zu: %s",
+                       g->file ? g->file : "<stdin>",
+                       (unsigned long long)g->line, g->column, bad);
+        else
+            log_report(DRAY_LOG_ERROR, "%s:%llu: %s",
+                       g->file ? g->file : "<stdin>",
+                       (unsigned long long)g->line, bad);
         free(bad);
     }
     if (fin != GATE_OK && rc == GATE_OK) {

@@ -95,13 +95,14 @@ int config_load_spool_limits(struct loader *L, yaml_node_t *spool)
     cfg->spool_on_full = CONFIG_ON_FULL_WAIT;
     if (spool == NULL)
         return 0;
-    if (config_load_number(L, spool, "max_bytes", "spool", DRAY_OPT_SIZE, 0, &bytes) <
-        0)
+    if (config_load_number(L, spool, "max_bytes", "spool", DRAY_OPT_SIZE, 0,
+                           &bytes) < 0)
         return -1;
     cfg->spool_max_bytes = (uint64_t)bytes;
     node = config_map_get(&L->file, spool, "on_full");
     if (node != NULL) {
-        choice = config_load_choice(L, node, "'on_full' in 'spool'", on_full_names);
+        choice =
+            config_load_choice(L, node, "'on_full' in 'spool'", on_full_names);
         if (choice < 0)
             return -1;
         cfg->spool_on_full =
@@ -126,11 +127,11 @@ int config_load_batch(struct loader *L, yaml_node_t *batch)
                                config_kind(batch));
         if (config_check_keys(&L->file, batch, batch_keys, "in 'batch'") < 0 ||
             config_load_number(L, batch, "max_bytes", "batch", DRAY_OPT_SIZE, 1,
-                        &bytes) < 0 ||
-            config_load_number(L, batch, "max_records", "batch", DRAY_OPT_INT, 1,
-                        &records) < 0 ||
-            config_load_number(L, batch, "max_age", "batch", DRAY_OPT_DURATION, 1,
-                        &age_ms) < 0)
+                               &bytes) < 0 ||
+            config_load_number(L, batch, "max_records", "batch", DRAY_OPT_INT,
+                               1, &records) < 0 ||
+            config_load_number(L, batch, "max_age", "batch", DRAY_OPT_DURATION,
+                               1, &age_ms) < 0)
             return -1;
     }
     cfg->batch_max_bytes = (uint64_t)bytes;

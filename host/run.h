@@ -42,6 +42,7 @@ struct run_worker {
     int64_t deadline_ms; /* monotonic: kill when passed; 0 none */
     int timed_out;       /* killed for passing its deadline */
     int wstatus;         /* from waitpid once dead */
+    unsigned epoch;      /* its destination's start_epoch when started */
 };
 
 /* Starts a worker for destination. Returns 0, or -1 with err. */

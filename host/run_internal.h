@@ -20,6 +20,8 @@ struct run_dest {
     size_t n_workers;
     int busy;              /* jobs in flight */
     int start_failures;    /* in a row */
+    unsigned start_epoch;  /* counted start failures, ever: workers started
+                              before the last one failed the same way */
     int64_t down_until_ms; /* monotonic: no new worker before */
     struct run_totals tot;
     uint64_t pending; /* batches to load, at the last scan */
@@ -34,6 +36,8 @@ struct run_state {
     size_t n_dests;
     uint64_t rng;
     int quarantined_seen; /* a quarantined batch holds back work */
+    int finishing;        /* --once, or dray target's input ended: a destination
+                             that cannot start is given up on */
 };
 
 /* A batch's header as far as scheduling needs it, kept between scans
@@ -44,7 +48,8 @@ struct head {
     size_t n_routes;
     uint64_t n_records;
     int damaged;
-    uint64_t acked; /* bit r: acked at routes[r] (known; r < 64) */
+    uint64_t acked;  /* bit r: acked at routes[r] (known; r < 64) */
+    int looked_done; /* checked once for acks at every route */
 };
 
 struct heads {
@@ -76,9 +81,10 @@ void run_job_free(struct run_job *j);
 /* A delay for the n-th failure (1-based): exponential from run.retry's
    initial to its max, with jitter; at least floor_ms. */
 int64_t run_backoff_ms(struct run_state *S, int n, int64_t floor_ms);
-/* The worker answered the job with line (its JSON reply). */
-void run_outcome_reply(struct run_state *S, struct run_job *j,
-                       const char *line);
+/* The worker answered the job with line (its JSON reply). Returns -1
+   when the line is no reply at all (counted as a crash: the worker is
+   out of step and must go), else 0. */
+int run_outcome_reply(struct run_state *S, struct run_job *j, const char *line);
 /* The worker died while loading the job (or was killed for its time). */
 void run_outcome_crash(struct run_state *S, struct run_job *j, const char *how);
 /* Quarantines (destination, batch) with reason, logging it. */

@@ -54,11 +54,19 @@ static void start_failed(struct run_state *S, struct run_dest *d,
 {
     int64_t delay;
 
+    if (d->tot.gave_up || w->epoch != d->start_epoch) {
+        /* Started together with one whose failure was counted and logged:
+           one destination down is one failure, said once. */
+        if (w->job != NULL)
+            finish_job(d, w);
+        return;
+    }
+    d->start_epoch++;
     d->start_failures++;
     delay = run_backoff_ms(S, d->start_failures, 0);
     d->down_until_ms = run_now_ms() + delay;
     spool_last_error_set(S->sp, d->name, msg);
-    if (S->o->once &&
+    if (S->finishing &&
         (config || d->start_failures >= S->cfg->run.retry_attempts))
         d->tot.gave_up = 1;
     if (d->tot.gave_up)
@@ -93,10 +101,15 @@ void run_send_job(struct run_state *S, struct run_worker *w)
 static int on_line(struct run_state *S, struct run_dest *d,
                    struct run_worker *w, const char *line)
 {
+    int garbled;
+
     if (w->state == WORKER_STARTING) {
+        if (w->timed_out)
+            return 0; /* killed for being late: its death is seen next */
         if (strcmp(line, "READY") == 0) {
             d->start_failures = 0;
             w->state = WORKER_IDLE;
+            w->deadline_ms = 0;
             if (w->job != NULL)
                 run_send_job(S, w);
             return 0;
@@ -121,12 +134,13 @@ static int on_line(struct run_state *S, struct run_dest *d,
                  d->name, line);
         return 0;
     }
-    run_outcome_reply(S, w->job, line);
+    garbled = run_outcome_reply(S, w->job, line) < 0;
     finish_job(d, w);
     w->state = WORKER_IDLE;
     w->deadline_ms = 0;
-    if (w->timed_out) {
-        /* It answered just as it was killed: not to be given more work. */
+    if (w->timed_out || garbled) {
+        /* It answered just as it was killed, or out of step: not to be
+           given more work. */
         run_worker_stop(w, SIGKILL, 1);
         memset(w, 0, sizeof(*w));
         w->fd = -1;
@@ -142,7 +156,12 @@ static void on_gone(struct run_state *S, struct run_dest *d,
     int state = w->state, timed_out = w->timed_out;
 
     reap(w);
-    if (timed_out)
+    if (timed_out && state == WORKER_STARTING)
+        strbuf_addf(&how,
+                    "was not ready within run.batch_timeout (%lld s) and "
+                    "was killed",
+                    (long long)(S->cfg->run.batch_timeout_ms / 1000));
+    else if (timed_out)
         strbuf_addf(&how,
                     "did not finish within run.batch_timeout (%lld s) and "
                     "was killed",
@@ -151,8 +170,11 @@ static void on_gone(struct run_state *S, struct run_dest *d,
         run_describe_exit(w->wstatus, &how);
     if (state == WORKER_STARTING) {
         struct strbuf msg = STRBUF_INIT;
-        strbuf_addf(&msg, "cannot start: the worker %s before it was ready",
-                    how.buf);
+        if (timed_out)
+            strbuf_addf(&msg, "cannot start: the worker %s", how.buf);
+        else
+            strbuf_addf(&msg, "cannot start: the worker %s before it was ready",
+                        how.buf);
         start_failed(S, d, w, msg.buf, 0);
         strbuf_release(&msg);
     } else if (state == WORKER_BUSY && w->job != NULL) {
@@ -171,6 +193,24 @@ static size_t busy_total(const struct run_state *S)
     for (size_t i = 0; i < S->n_dests; i++)
         n += (size_t)S->dests[i].busy;
     return n;
+}
+
+/* Stopping: a job whose worker is not ready yet has not begun; it is
+   given back rather than started, and its worker ended. */
+static void drop_unstarted(struct run_state *S)
+{
+    for (size_t i = 0; i < S->n_dests; i++) {
+        struct run_dest *d = &S->dests[i];
+        for (size_t k = 0; k < d->n_workers; k++) {
+            struct run_worker *w = &d->workers[k];
+            if (w->pid == 0 || w->state != WORKER_STARTING || w->job == NULL)
+                continue;
+            run_worker_stop(w, SIGKILL, 1);
+            finish_job(d, w);
+            memset(w, 0, sizeof(*w));
+            w->fd = -1;
+        }
+    }
 }
 
 /* Ends every worker: idle ones by EOF; busy ones are killed (a shutdown,
@@ -312,7 +352,8 @@ static int64_t check_deadlines(struct run_state *S, int64_t now)
     for (size_t i = 0; i < S->n_dests; i++)
         for (size_t k = 0; k < S->dests[i].n_workers; k++) {
             struct run_worker *w = &S->dests[i].workers[k];
-            if (w->pid == 0 || w->state != WORKER_BUSY || w->deadline_ms == 0)
+            if (w->pid == 0 || w->deadline_ms == 0 ||
+                (w->state != WORKER_BUSY && w->state != WORKER_STARTING))
                 continue;
             if (w->deadline_ms <= now && !w->timed_out) {
                 w->timed_out = 1;
@@ -339,7 +380,10 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
     struct heads old = {0}, now = {0};
     struct pollset ps = {0};
     sigset_t block, orig;
-    int64_t next_scan = 0, stop_at = 0, last_sweep = run_now_ms();
+    /* The first sweep at once: 'dray run --once' from cron deletes what
+       spool.keep_loaded kept long enough, too. */
+    int64_t next_scan = 0, stop_at = 0,
+            last_sweep = run_now_ms() - SWEEP_EVERY_MS;
     int64_t last_progress = 0;
     int draining = 0, shown = 0, rc = EXITCODE_OK, done = 0;
 
@@ -354,10 +398,12 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
         struct timespec ts;
         int n;
 
+        S.finishing = once;
         if (o->stop != NULL && *o->stop >= 2)
             break;
         if (o->stop != NULL && *o->stop == 1 && stop_at == 0) {
             stop_at = t + cfg->run.grace_ms;
+            drop_unstarted(&S);
             if (busy_total(&S) > 0)
                 log_report(DRAY_LOG_INFO,
                            "%s: stopping; waiting up to %.0f s for %zu "
@@ -367,6 +413,10 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
         }
         if (stop_at != 0 && (busy_total(&S) == 0 || t >= stop_at))
             break;
+        if (cfg->keep_loaded_ms > 0 && t - last_sweep >= SWEEP_EVERY_MS) {
+            spool_sweep_loaded(sp, cfg->keep_loaded_ms);
+            last_sweep = t;
+        }
         if (stop_at == 0 && t >= next_scan) {
             uint64_t todo;
             run_scan(&old, &now, sp);
@@ -376,10 +426,6 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
             next_scan = earliest(t + cfg->run.poll_ms, wake);
             if (once && todo == 0 && busy_total(&S) == 0)
                 break;
-        }
-        if (cfg->keep_loaded_ms > 0 && t - last_sweep >= SWEEP_EVERY_MS) {
-            spool_sweep_loaded(sp, cfg->keep_loaded_ms);
-            last_sweep = t;
         }
         if (o->progress && t - last_progress >= PROGRESS_EVERY_MS) {
             progress(&S, shown);

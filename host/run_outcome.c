@@ -138,18 +138,19 @@ out:
     strbuf_release(&err);
 }
 
-void run_outcome_reply(struct run_state *S, struct run_job *j, const char *line)
+int run_outcome_reply(struct run_state *S, struct run_job *j, const char *line)
 {
     json_error_t jerr;
     json_t *reply = json_loads(line, 0, &jerr);
     const char *status = json_string_value(json_object_get(reply, "status"));
     const char *msg = json_string_value(json_object_get(reply, "message"));
     struct strbuf why = STRBUF_INIT;
+    int rc = 0;
 
     if (status == NULL) {
-        strbuf_addf(&why, "the worker answered something unreadable: %.200s",
-                    line);
+        strbuf_addf(&why, "answered something unreadable: %.200s", line);
         run_outcome_crash(S, j, why.buf);
+        rc = -1;
     } else if (strcmp(status, "OK") == 0) {
         loaded(S, j, reply);
     } else if (strcmp(status, "E_RETRYABLE") == 0 ||
@@ -168,6 +169,7 @@ void run_outcome_reply(struct run_state *S, struct run_job *j, const char *line)
     }
     strbuf_release(&why);
     json_decref(reply);
+    return rc;
 }
 
 void run_outcome_crash(struct run_state *S, struct run_job *j, const char *how)

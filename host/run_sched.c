@@ -150,6 +150,10 @@ static void dispatch(struct run_state *S, struct run_job *j)
                     run_job_free(j);
                     return;
                 }
+                w->epoch = d->start_epoch;
+                /* A plugin that never gets ready (a connect without a
+                   timeout) must not hold the lease for ever either. */
+                w->deadline_ms = run_now_ms() + S->cfg->run.batch_timeout_ms;
             }
     if (w == NULL) { /* cannot happen: busy < concurrency */
         run_job_free(j);
@@ -179,9 +183,11 @@ static int claim(struct run_state *S, struct run_dest *d, const struct head *h)
     if (rc != 0)
         return 0; /* held by another loader: waited for */
     /* What the scan saw may be stale: another loader may have finished
-       the batch between the scan and the lease. */
-    if (access(h->file, F_OK) != 0 ||
-        spool_dest_state(S->sp, d->name, h->id) != SPOOL_PENDING) {
+       the batch between the scan and the lease. The marker first: a batch
+       done everywhere loses its file before its markers (spool_dest.c),
+       so a marker gone with the file still there cannot be missed. */
+    if (spool_dest_state(S->sp, d->name, h->id) != SPOOL_PENDING ||
+        access(h->file, F_OK) != 0) {
         close(fd);
         return 0;
     }
@@ -212,6 +218,36 @@ static void quarantine_removed(struct run_state *S, const struct head *h,
     strbuf_release(&why);
 }
 
+/* Acked at every route (what the scan did not know is looked up). */
+static int acked_everywhere(struct run_state *S, struct head *h)
+{
+    if (h->n_routes == 0 || h->n_routes > 64)
+        return 0;
+    for (size_t r = 0; r < h->n_routes; r++) {
+        uint64_t bit = (uint64_t)1 << r;
+        if (h->acked & bit)
+            continue;
+        if (spool_dest_state(S->sp, h->routes[r], h->id) != SPOOL_ACKED)
+            return 0;
+        h->acked |= bit;
+    }
+    return 1;
+}
+
+/* A batch acked at every route is deleted by its last ack; a loader
+   killed between the two left it behind. Looked at once per batch. */
+static void retire_done(struct run_state *S, const struct head *h)
+{
+    struct strbuf err = STRBUF_INIT;
+
+    if (access(h->file, F_OK) == 0 &&
+        spool_ack(S->sp, h->routes[0], h->file, 0, &err) != 0 &&
+        access(h->file, F_OK) == 0)
+        log_warn("batch %s: loaded everywhere but not deleted: %s", h->id,
+                 strbuf_str(&err));
+    strbuf_release(&err);
+}
+
 uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
                   int64_t *wake_ms)
 {
@@ -233,13 +269,21 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
             continue;
         if (h->damaged) {
             /* Its routes cannot be read: every destination run here holds
-               it back until an operator looks. */
-            for (size_t k = 0; k < S->n_dests; k++)
-                if (spool_dest_state(S->sp, S->dests[k].name, h->id) ==
-                    SPOOL_PENDING)
-                    run_quarantine(S, S->dests[k].name, h->id, "?",
+               it, and the rest of its stream, back until an operator
+               looks. */
+            for (size_t k = 0; k < S->n_dests; k++) {
+                struct run_dest *d = &S->dests[k];
+                int state = spool_dest_state(S->sp, d->name, h->id);
+                if (state == SPOOL_ACKED)
+                    continue;
+                if (state == SPOOL_PENDING) {
+                    run_quarantine(S, d->name, h->id, "?",
                                    "the batch file is damaged (its header "
                                    "or footer cannot be read)");
+                    d->tot.quarantined++;
+                }
+                memcpy(d->decided, hash, sizeof(hash));
+            }
             S->quarantined_seen = 1;
             continue;
         }
@@ -300,6 +344,11 @@ uint64_t run_plan(struct run_state *S, struct heads *hs, int claim_work,
                 continue;
             }
             claim(S, d, h);
+        }
+        if (!h->looked_done) {
+            h->looked_done = 1;
+            if (S->cfg->keep_loaded_ms == 0 && acked_everywhere(S, h))
+                retire_done(S, h);
         }
     }
     return todo;

@@ -175,9 +175,17 @@ static int mark_done(struct spool *sp, const char *destination,
         return -1;
     dir = spool_dest_dir(sp, destination, "acked", 1);
     rc = spool_write_marker(dir, b.id, how, 1, err);
-    free(dir);
     if (rc == 0 && !keep_loaded)
         retire(sp, &b, file);
+    if (rc == 0 && access(file, F_OK) != 0 && errno == ENOENT) {
+        /* Deleted meanwhile by another loader's last ack (after our
+           peek): the batch is done, and our marker must not outlive
+           it. */
+        char *m = xasprintf("%s/%s", dir, b.id);
+        unlink(m);
+        free(m);
+    }
+    free(dir);
     spool_batch_release(&b);
     return rc;
 }

@@ -13,6 +13,7 @@
  * destination cannot be made. EOF on stdin ends it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,13 +29,46 @@
 #include "log.h"
 #include "plugin_loader.h"
 
+/*
+ * The parent's channel, moved off fds 0 and 1 at start: a plugin that
+ * prints to stdout (or reads stdin) must not garble the protocol. Its
+ * stdout goes to stderr, its stdin is /dev/null.
+ */
+static FILE *proto_out;
+static int proto_in = 0;
+
+static void protect_protocol(void)
+{
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3), out = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    proto_out = out >= 0 ? fdopen(out, "w") : NULL;
+    if (in < 0 || proto_out == NULL || null < 0 || dup2(null, 0) < 0 ||
+        dup2(2, 1) < 0) {
+        /* Cannot happen with fds to spare; speak on 0 and 1 as given. */
+        if (proto_out != NULL)
+            fclose(proto_out);
+        else if (out >= 0)
+            close(out);
+        if (in >= 0)
+            close(in);
+        proto_out = stdout;
+        proto_in = 0;
+    } else {
+        proto_in = in;
+    }
+    if (null >= 0)
+        close(null);
+}
+
 static void reply(json_t *j)
 {
     char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    FILE *out = proto_out != NULL ? proto_out : stdout;
 
-    fputs(text ? text : "{\"status\":\"E_PERMANENT\"}", stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
+    fputs(text ? text : "{\"status\":\"E_PERMANENT\"}", out);
+    fputc('\n', out);
+    fflush(out);
     free(text);
     json_decref(j);
 }
@@ -121,9 +155,9 @@ static int next_command(struct input *in, char **line)
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf;
         msg.msg_controllen = sizeof(cbuf);
-        n = recvmsg(0, &msg, MSG_CMSG_CLOEXEC);
+        n = recvmsg(proto_in, &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == ENOTSOCK)
-            n = read(0, data, sizeof(data)); /* a pipe, in tests */
+            n = read(proto_in, data, sizeof(data)); /* a pipe, in tests */
         else if (n >= 0)
             for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
                  c = CMSG_NXTHDR(&msg, c)) {
@@ -174,6 +208,7 @@ int cmd_worker(int argc, char **argv)
               stderr);
         return EXITCODE_USAGE;
     }
+    protect_protocol();
     if (config_load(cfg_path, &cfg, errbuf, sizeof(errbuf)) != 0) {
         reply_error("E_CONFIG", errbuf, 0);
         return EXITCODE_CONFIG;
@@ -205,8 +240,8 @@ int cmd_worker(int argc, char **argv)
         goto out;
     }
     error_release(&e);
-    fputs("READY\n", stdout);
-    fflush(stdout);
+    fputs("READY\n", proto_out);
+    fflush(proto_out);
     while (next_command(&in, &line) == 1) {
         unsigned attempt;
         long long timeout_s = 0;

@@ -6,14 +6,23 @@
  * "reject": true is passed to reject_record() instead.
  *
  * Options of every type, so the host's option checks can be tested.
+ *
+ * For the runtime's tests: 'journal' appends "start <batch> <attempt>
+ * <pid>" when a load begins, "commit <batch> <attempt> <pid>" once its
+ * file is in place and "fail ..." when it returns an error, each line with one
+ * write() to an O_APPEND file, so loads by concurrent workers can be laid out
+ * in time; 'sleep_ms' makes every load take that long (after its start line).
  */
 #include <dray/dray_plugin.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 struct echo {
     dray_instance *inst;
@@ -23,6 +32,10 @@ struct echo {
     const char *crash_when; /* a record containing this text: SIGSEGV */
     const char *hang_when;  /* a record containing this text: hang */
     int64_t retry_first;    /* fail retryably while attempt <= this */
+    const char *journal;    /* a file: one line per load start and end */
+    int64_t sleep_ms;       /* each load takes at least this long */
+    int32_t verbose;        /* every record on stdout, as careless plugins
+                               print: the worker's protocol must not care */
 };
 
 static const char *const fail_modes[] = {"none", "retryable", "permanent",
@@ -36,9 +49,14 @@ static const struct dray_option echo_options[] = {
     {"crash_when", DRAY_OPT_STRING, 0, NULL, NULL, 0, 0,
      "crash (SIGSEGV) on a record whose JSON contains this text"},
     {"hang_when", DRAY_OPT_STRING, 0, NULL, NULL, 0, 0,
-     "hang forever on a record whose JSON contains this text"},
+     "hang forever on a record whose JSON contains this text ('@create': "
+     "in create)"},
     {"retry_first", DRAY_OPT_INT, 0, "0", NULL, 0, 1000,
      "fail with a retryable error on the first N attempts of a batch"},
+    {"journal", DRAY_OPT_STRING, DRAY_OPTF_PATH, NULL, NULL, 0, 0,
+     "append 'start|commit|fail <batch> <attempt> <pid>' lines here"},
+    {"sleep_ms", DRAY_OPT_INT, 0, NULL, NULL, 0, 3600000,
+     "sleep this long in every load, after its journal start line"},
     {"max_rows", DRAY_OPT_INT, 0, "0", NULL, 0, 1000000,
      "reject batches with more rows (0: no limit)"},
     {"buffer", DRAY_OPT_SIZE, 0, "1MiB", NULL, 1024, 1073741824,
@@ -47,7 +65,8 @@ static const struct dray_option echo_options[] = {
      "how long a load may take"},
     {"ratio", DRAY_OPT_FLOAT, 0, "0.5", NULL, 0, 0,
      "a fraction between 0 and 1"},
-    {"verbose", DRAY_OPT_BOOL, 0, "false", NULL, 0, 0, "log every record"},
+    {"verbose", DRAY_OPT_BOOL, 0, "false", NULL, 0, 0,
+     "print every record on stdout"},
     {"password", DRAY_OPT_STRING, DRAY_OPTF_SECRET, NULL, NULL, 0, 0,
      "a secret that is never shown"},
     {"dsn", DRAY_OPT_STRING, DRAY_OPTF_CONNINFO, NULL, NULL, 0, 0,
@@ -83,6 +102,13 @@ static dray_status echo_create(dray_instance *inst, const dray_config *cfg,
     h->cfg_str(cfg, "crash_when", &e->crash_when);
     h->cfg_str(cfg, "hang_when", &e->hang_when);
     h->cfg_i64(cfg, "retry_first", &e->retry_first);
+    h->cfg_str(cfg, "journal", &e->journal);
+    h->cfg_i64(cfg, "sleep_ms", &e->sleep_ms);
+    h->cfg_bool(cfg, "verbose", &e->verbose);
+    /* hang_when "@create": a destination that never gets ready. */
+    if (e->hang_when && strcmp(e->hang_when, "@create") == 0)
+        for (;;)
+            pause();
     *state = e;
     return DRAY_OK;
 }
@@ -145,7 +171,35 @@ static int contains(const char *s, size_t n, const char *needle)
     return 0;
 }
 
-static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
+/* One line, one write() to an O_APPEND file: lines of concurrent workers
+   never interleave. */
+static void journal(const struct echo *e, const char *what,
+                    const struct dray_batch_info *info)
+{
+    char line[256];
+    int n, fd;
+
+    if (e->journal == NULL)
+        return;
+    n = snprintf(line, sizeof(line), "%s %s %u %ld\n", what, info->batch_id,
+                 info->attempt, (long)getpid());
+    fd = open(e->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    if (write(fd, line, (size_t)n) != n)
+        abort(); /* a test must not miss a line */
+    close(fd);
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static dray_status load(void *state, dray_batch *b, dray_error *err)
 {
     const struct dray_host_api *h = dray_host();
     struct echo *e = state;
@@ -190,6 +244,8 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
         if (st != DRAY_OK || rec == NULL)
             break;
         h->record_json(rec, &json, &len);
+        if (e->verbose)
+            printf("echo: %.*s\n", (int)len, json);
         /* Fault injection for the runtime's isolation tests. */
         if (e->crash_when && contains(json, (size_t)len, e->crash_when))
             raise(SIGSEGV);
@@ -239,6 +295,23 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
     dray_log(e->inst, DRAY_LOG_INFO, "wrote %lld rows to %s", (long long)rows,
              path);
     return DRAY_OK;
+}
+
+/* The load between its journal lines: "commit" once the file is in place,
+   "fail" when it returned an error; a worker that died wrote neither. */
+static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
+{
+    struct echo *e = state;
+    struct dray_batch_info info = DRAY_VIEW_INIT(struct dray_batch_info);
+    dray_status st;
+
+    dray_host()->batch_info(b, &info);
+    journal(e, "start", &info);
+    if (e->sleep_ms > 0)
+        sleep_ms(e->sleep_ms);
+    st = load(state, b, err);
+    journal(e, st == DRAY_OK ? "commit" : "fail", &info);
+    return st;
 }
 
 static const struct dray_plugin_vtable echo_vtable = {
