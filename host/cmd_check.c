@@ -44,17 +44,11 @@ static void print_routes(const struct config *cfg)
     }
 }
 
-/* A duration in the largest unit that divides it, as the config takes. */
 static void print_ms(const char *label, int64_t ms)
 {
-    if (ms != 0 && ms % 3600000 == 0)
-        printf("%s%lldh", label, (long long)(ms / 3600000));
-    else if (ms != 0 && ms % 60000 == 0)
-        printf("%s%lldm", label, (long long)(ms / 60000));
-    else if (ms % 1000 == 0)
-        printf("%s%llds", label, (long long)(ms / 1000));
-    else
-        printf("%s%lldms", label, (long long)ms);
+    char buf[32];
+
+    printf("%s%s", label, config_duration_str(ms, buf));
 }
 
 static void print_size(const char *label, uint64_t n)

@@ -131,5 +131,7 @@ int config_is_integration_name(const char *s);
  * environment, or the literal "dray.yml".
  */
 const char *config_default_path(const char *arg);
+/* ms as the config writes durations: "30m", "1500ms". Returns buf. */
+const char *config_duration_str(int64_t ms, char buf[32]);
 
 #endif

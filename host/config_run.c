@@ -4,6 +4,8 @@
  * spool.keep_loaded. docs/RUNTIME.md says why the defaults are what they
  * are.
  */
+#include <stdio.h>
+
 #include "config_internal.h"
 
 #include "dray/dray_abi.h"
@@ -109,4 +111,21 @@ int config_load_run(struct loader *L, yaml_node_t *run, yaml_node_t *target,
                            0, &cfg->keep_loaded_ms) < 0)
         return -1;
     return 0;
+}
+
+const char *config_duration_str(int64_t ms, char buf[32])
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{3600000, "h"}, {60000, "m"}, {1000, "s"}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, 32, "%lld%s", (long long)(ms / units[i].ms),
+                     units[i].unit);
+            return buf;
+        }
+    snprintf(buf, 32, ms == 0 ? "0s" : "%lldms", (long long)ms);
+    return buf;
 }

@@ -81,6 +81,8 @@ void run_job_free(struct run_job *j);
 /* A delay for the n-th failure (1-based): exponential from run.retry's
    initial to its max, with jitter; at least floor_ms. */
 int64_t run_backoff_ms(struct run_state *S, int n, int64_t floor_ms);
+/* A delay for a log line: "2.5 s", or "300 ms" under a second. */
+const char *run_delay_str(int64_t ms, char buf[32]);
 /* The worker answered the job with line (its JSON reply). Returns -1
    when the line is no reply at all (counted as a crash: the worker is
    out of step and must go), else 0. */

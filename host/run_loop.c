@@ -53,6 +53,7 @@ static void start_failed(struct run_state *S, struct run_dest *d,
                          struct run_worker *w, const char *msg, int config)
 {
     int64_t delay;
+    char dbuf[32];
 
     if (d->tot.gave_up || w->epoch != d->start_epoch) {
         /* Started together with one whose failure was counted and logged:
@@ -73,8 +74,8 @@ static void start_failed(struct run_state *S, struct run_dest *d,
         log_error("destination '%s': %s; its batches stay in the spool",
                   d->name, msg);
     else
-        log_error("destination '%s': %s; trying again in %.1f s", d->name, msg,
-                  (double)delay / 1000);
+        log_error("destination '%s': %s; trying again in %s", d->name, msg,
+                  run_delay_str(delay, dbuf));
     if (w->job != NULL)
         finish_job(d, w); /* no attempt was counted: it never started */
 }
@@ -154,18 +155,19 @@ static void on_gone(struct run_state *S, struct run_dest *d,
 {
     struct strbuf how = STRBUF_INIT;
     int state = w->state, timed_out = w->timed_out;
+    char dbuf[32];
 
     reap(w);
     if (timed_out && state == WORKER_STARTING)
         strbuf_addf(&how,
-                    "was not ready within run.batch_timeout (%lld s) and "
+                    "was not ready within run.batch_timeout (%s) and "
                     "was killed",
-                    (long long)(S->cfg->run.batch_timeout_ms / 1000));
+                    config_duration_str(S->cfg->run.batch_timeout_ms, dbuf));
     else if (timed_out)
         strbuf_addf(&how,
-                    "did not finish within run.batch_timeout (%lld s) and "
+                    "did not finish within run.batch_timeout (%s) and "
                     "was killed",
-                    (long long)(S->cfg->run.batch_timeout_ms / 1000));
+                    config_duration_str(S->cfg->run.batch_timeout_ms, dbuf));
     else
         run_describe_exit(w->wstatus, &how);
     if (state == WORKER_STARTING) {
@@ -386,6 +388,7 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
             last_sweep = run_now_ms() - SWEEP_EVERY_MS;
     int64_t last_progress = 0;
     int draining = 0, shown = 0, rc = EXITCODE_OK, done = 0;
+    char dbuf[32];
 
     setup(&S, cfg, sp, o);
     sigemptyset(&block);
@@ -406,9 +409,10 @@ int run_loop(struct config *cfg, struct spool *sp, const struct run_opts *o)
             drop_unstarted(&S);
             if (busy_total(&S) > 0)
                 log_report(DRAY_LOG_INFO,
-                           "%s: stopping; waiting up to %.0f s for %zu "
+                           "%s: stopping; waiting up to %s for %zu "
                            "loads to finish",
-                           o->name, (double)cfg->run.grace_ms / 1000,
+                           o->name,
+                           config_duration_str(cfg->run.grace_ms, dbuf),
                            busy_total(&S));
         }
         if (stop_at != 0 && (busy_total(&S) == 0 || t >= stop_at))

@@ -24,6 +24,15 @@ static uint64_t next_random(struct run_state *S)
     return S->rng;
 }
 
+const char *run_delay_str(int64_t ms, char buf[32])
+{
+    if (ms < 1000)
+        snprintf(buf, 32, "%lld ms", (long long)ms);
+    else
+        snprintf(buf, 32, "%.1f s", (double)ms / 1000);
+    return buf;
+}
+
 int64_t run_backoff_ms(struct run_state *S, int n, int64_t floor_ms)
 {
     const struct config_run *r = &S->cfg->run;
@@ -114,6 +123,7 @@ static void retry_later(struct run_state *S, struct run_job *j, const char *msg,
     struct spool_failures f;
     struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
     int64_t delay;
+    char dbuf[32];
 
     spool_failures_read(S->sp, j->d->name, j->id, &f);
     f.retryable++;
@@ -130,9 +140,10 @@ static void retry_later(struct run_state *S, struct run_job *j, const char *msg,
     set_error(S, j, msg);
     j->d->tot.retries++;
     log_warn("destination '%s': batch %s failed (%d of %lld): %s; retrying "
-             "in %.1f s",
+             "in %s",
              j->d->name, j->id, f.retryable,
-             (long long)S->cfg->run.retry_attempts, msg, (double)delay / 1000);
+             (long long)S->cfg->run.retry_attempts, msg,
+             run_delay_str(delay, dbuf));
 out:
     strbuf_release(&why);
     strbuf_release(&err);
@@ -177,6 +188,7 @@ void run_outcome_crash(struct run_state *S, struct run_job *j, const char *how)
     struct spool_failures f;
     struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
     int64_t delay;
+    char dbuf[32];
 
     spool_failures_read(S->sp, j->d->name, j->id, &f);
     f.crashes++;
@@ -196,9 +208,9 @@ void run_outcome_crash(struct run_state *S, struct run_job *j, const char *how)
     strbuf_addf(&why, "the worker %s", how);
     set_error(S, j, why.buf);
     log_warn("destination '%s': the worker loading batch %s %s (%d of "
-             "%lld); retrying in %.1f s",
+             "%lld); retrying in %s",
              j->d->name, j->id, how, f.crashes,
-             (long long)S->cfg->run.crash_limit, (double)delay / 1000);
+             (long long)S->cfg->run.crash_limit, run_delay_str(delay, dbuf));
 out:
     strbuf_release(&why);
     strbuf_release(&err);
