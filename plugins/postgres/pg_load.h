@@ -1,0 +1,72 @@
+/*
+ * pg_load.h - one batch being loaded, shared by the load (pg_load.c), the
+ * second pass that encodes rows (pg_rows.c) and the merge (pg_merge.c).
+ */
+#ifndef DRAY_PG_LOAD_H
+#define DRAY_PG_LOAD_H
+
+#include "dray/dray_json.h"
+#include "dray/dray_schema.h"
+#include "pg_internal.h"
+
+/* The stage column that tells a batch's records apart; ':' never survives
+   canonicalisation, so no source column can take this name. */
+#define PG_ROW_COLUMN "_dray:row"
+
+/* A table of the table set during the load. */
+struct pg_tbl {
+    struct pg_spill out;
+    int staged;       /* rows go to a temporary stage, then merge */
+    int streamed;     /* its COPY runs during the pass (the root) */
+    char stage[48];   /* the stage's name in pg_temp */
+    int32_t *pgtypes; /* per column (+ PG_ROW_COLUMN when staged) */
+    int64_t rows;     /* committed to the table */
+};
+
+/* A reject found while a COPY runs, written to _sdc_rejected after it. */
+struct pg_late_reject {
+    char *table, *reason, *record;
+};
+
+struct pg_load {
+    struct pg *pg;
+    dray_batch *b;
+    struct dray_batch_info info;
+    char *schema;
+    char *root; /* the stream's table name */
+    struct dray_schema sch;
+    struct dray_tableset *ts;
+    struct pg_catalog cat;
+    struct dray_json_doc doc;
+    struct dray_buf reason, scratch, sql;
+    uint8_t *rejected; /* bit per record: rejected in pass 1 */
+    int upsert;        /* merge by key; else append */
+    int rejects_ready;
+    int64_t n_rejected;
+    struct pg_tbl *t;
+    size_t n_t;
+    struct dray_field *fields;
+    size_t cap_fields;
+    int row_failed;
+    int64_t cur_row;
+    struct pg_late_reject *late;
+    size_t n_late;
+    int copying; /* a COPY is in progress */
+};
+
+/* Rejects a record: counted by the host, a row in _sdc_rejected (now, or
+   after the COPY in progress). table: the table it was meant for. */
+dray_status pg_reject(struct pg_load *L, const dray_record *rec,
+                      const char *table, const char *reason, dray_error *err);
+dray_status pg_flush_late_rejects(struct pg_load *L, dray_error *err);
+
+/* pg_rows.c: the second pass, rows into COPY streams and stages. */
+dray_status pg_rows_load(struct pg_load *L, dray_error *err);
+void pg_rows_release(struct pg_load *L);
+
+/* pg_merge.c: stages into tables, activation, the ledger. */
+dray_status pg_merge(struct pg_load *L, dray_error *err);
+dray_status pg_activate(struct pg_load *L, dray_error *err);
+dray_status pg_ledger_write(struct pg_load *L, dray_error *err);
+
+#endif /* DRAY_PG_LOAD_H */
