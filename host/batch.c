@@ -38,6 +38,7 @@ struct dray_batch {
     int64_t cursor;
     struct dray_record current;
     struct dray_json_doc doc; /* the current record's tape */
+    int parsed;               /* doc holds the current record */
     char **scratch;           /* value texts of the current record */
     size_t n_scratch, cap_scratch;
     struct batch_reject *rejects;
@@ -302,12 +303,10 @@ static dray_status next_from_spool(struct dray_batch *b,
         *rec = NULL;
         return DRAY_OK;
     }
-    if (dray_json_parse(&b->doc, b->rec.json, b->rec.len, NULL) != 0) {
-        error_setf(err, DRAY_E_PERMANENT,
-                   "record %llu of batch '%s' is not valid JSON",
-                   (unsigned long long)b->rec.index, b->desc.batch_id);
-        return DRAY_E_PERMANENT;
-    }
+    /* Parsed only when the plugin asks for a value: most plugins parse
+       record_json with their own tape and never ask (the batch passed its
+       checksum, and the gate checked every record). */
+    b->parsed = 0;
     format_us(b->rec.meta.received_at_us, b->received);
     b->current.batch = b;
     b->current.row = (int64_t)b->rec.index;
@@ -317,8 +316,6 @@ static dray_status next_from_spool(struct dray_batch *b,
 
 dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
 {
-    size_t start, n;
-
     if (b == NULL || rec == NULL)
         return DRAY_E_ABI;
     clear_scratch(b);
@@ -328,17 +325,7 @@ dray_status batch_next(dray_batch *b, const dray_record **rec, dray_error *err)
         *rec = NULL;
         return DRAY_OK;
     }
-    start = b->offsets[b->cursor];
-    n = b->offsets[b->cursor + 1] - start;
-    /* Text written by dray_json_write parses again; failing here means
-       memory trouble, which is worth a retry. */
-    if (dray_json_parse(&b->doc, b->text.buf + start, n, NULL) != 0) {
-        error_setf(err, DRAY_E_RETRYABLE,
-                   "cannot read record %lld of the "
-                   "batch",
-                   (long long)b->cursor);
-        return DRAY_E_RETRYABLE;
-    }
+    b->parsed = 0;
     b->current.batch = b;
     b->current.row = b->cursor++;
     *rec = &b->current;
@@ -473,6 +460,14 @@ int record_get_value(const dray_record *r, int32_t node, struct dray_value *out)
 
     if (node < 0 || node >= s->n_nodes)
         return -1;
+    if (!b->parsed) {
+        const char *json;
+        uint64_t len;
+        record_json(r, &json, &len);
+        if (dray_json_parse(&b->doc, json, (size_t)len, NULL) != 0)
+            return -1;
+        b->parsed = 1;
+    }
     for (int32_t i = node; i > 0; i = s->nodes[i].parent) {
         if (s->nodes[i].flags & DRAY_NODE_ITEMS)
             return -1; /* values below an array have no single place */

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "log.h"
 #include "run_internal.h"
@@ -117,15 +119,15 @@ static int on_line(struct run_state *S, struct run_dest *d,
         }
         /* {"status":"E_CONFIG","message":...}: it exits by itself. */
         struct strbuf msg = STRBUF_INIT;
-        const char *m = strstr(line, "\"message\":\"");
+        json_t *j = json_loads(line, 0, NULL);
+        const char *m = json_string_value(json_object_get(j, "message"));
+        const char *status = json_string_value(json_object_get(j, "status"));
         strbuf_adds(&msg, "cannot start: ");
-        strbuf_adds(&msg, m ? m + 11 : line);
-        if (msg.len && msg.buf[msg.len - 1] == '}')
-            msg.buf[--msg.len] = '\0';
-        if (msg.len && msg.buf[msg.len - 1] == '"')
-            msg.buf[--msg.len] = '\0';
-        start_failed(S, d, w, msg.buf, strstr(line, "E_CONFIG") != NULL);
+        strbuf_adds(&msg, m ? m : line);
+        start_failed(S, d, w, msg.buf,
+                     status != NULL && strcmp(status, "E_CONFIG") == 0);
         strbuf_release(&msg);
+        json_decref(j);
         reap(w);
         return 1;
     }

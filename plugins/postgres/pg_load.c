@@ -13,6 +13,23 @@
 /* The record text kept in _sdc_rejected: enough to find and fix it. */
 #define REJECT_RECORD_MAX (1024 * 1024)
 
+/* An integration's name as a schema name, as Stitch makes them:
+   "Recurly Stitch" becomes recurly_stitch (lower case, [a-z0-9_], not
+   starting with a digit). */
+static void schema_name(const char *integration, struct dray_buf *out)
+{
+    if (*integration >= '0' && *integration <= '9')
+        dray_buf_addc(out, '_');
+    for (const char *p = integration; *p; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            c = '_';
+        dray_buf_addc(out, c);
+    }
+}
+
 char *pg_schema_for(const struct pg *pg, const char *ns,
                     const char *integration)
 {
@@ -21,10 +38,7 @@ char *pg_schema_for(const struct pg *pg, const char *ns,
 
     if (ns != NULL)
         return strdup(ns);
-    if (integration == NULL)
-        integration = "";
-    dray_ident_canon(DRAY_IDENT_POSTGRES, integration, strlen(integration),
-                     &canon);
+    schema_name(integration ? integration : "", &canon);
     while ((at = strstr(t, "{integration}")) != NULL) {
         dray_buf_add(&out, t, (size_t)(at - t));
         dray_buf_add(&out, canon.data ? canon.data : "", canon.len);
@@ -34,6 +48,13 @@ char *pg_schema_for(const struct pg *pg, const char *ns,
     dray_buf_release(&canon);
     if (out.data == NULL)
         return strdup("");
+    /* PostgreSQL cuts longer names; cut here so the name is the same. */
+    if (out.len > 63) {
+        size_t n = 63;
+        while (n > 0 && ((unsigned char)out.data[n] & 0xC0) == 0x80)
+            n--;
+        out.data[n] = '\0';
+    }
     return out.data;
 }
 
@@ -283,6 +304,8 @@ static dray_status choose_mode(struct pg_load *L, dray_error *err)
     for (size_t i = 0; i < dray_tableset_count(L->ts); i++)
         if (dray_tableset_table(L->ts, i)->parent < 0)
             root = dray_tableset_table(L->ts, i);
+    if (root == NULL)
+        return DRAY_OK; /* no rows (an activation alone): keys untouched */
     n_keys = root_keys(root, keys, 64);
     L->upsert = L->pg->mode == DRAY_MODE_UPSERT &&
                 L->info.n_key_properties > 0 && n_keys > 0;
