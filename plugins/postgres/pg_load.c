@@ -160,109 +160,6 @@ dray_status pg_flush_late_rejects(struct pg_load *L, dray_error *err)
     return st;
 }
 
-/* ---- pass 1 ---- */
-
-static void mark_rejected(struct pg_load *L, int64_t row)
-{
-    if (row >= 0 && row <= L->info.row_count)
-        L->rejected[row / 8] |= (uint8_t)(1u << (row % 8));
-}
-
-/* A string (or member name) holding U+0000: text and jsonb cannot store
-   it. Returns the token's member name, or NULL when there is none. */
-static int find_nul(const struct dray_json_doc *doc, struct dray_buf *name)
-{
-    for (uint32_t i = 0; i < doc->n_tok; i++) {
-        const struct dray_json_token *t = &doc->tok[i];
-        uint32_t k = i;
-        if (!(t->flags & DRAY_JSON_F_NUL))
-            continue;
-        if (!(t->flags & DRAY_JSON_F_KEY) && i > 0 &&
-            (doc->tok[i - 1].flags & DRAY_JSON_F_KEY))
-            k = i - 1;
-        dray_buf_reset(name);
-        if (doc->tok[k].flags & DRAY_JSON_F_KEY)
-            dray_json_string(doc, k, name);
-        for (size_t j = 0; j < name->len; j++)
-            if (name->data[j] == '\0')
-                name->data[j] = '?';
-        if (name->data == NULL)
-            dray_buf_add(name, "", 0);
-        return 1;
-    }
-    return 0;
-}
-
-static dray_status observe_all(struct pg_load *L, dray_error *err)
-{
-    const struct dray_host_api *h = dray_host();
-    const dray_record *rec;
-    struct dray_buf name = DRAY_BUF_INIT;
-    dray_status st;
-    int64_t n = 0;
-    char why[300];
-
-    for (;;) {
-        struct dray_record_meta meta = DRAY_VIEW_INIT(struct dray_record_meta);
-        struct dray_json_error je;
-        const char *json;
-        uint64_t len;
-        int rc;
-
-        st = h->batch_next(L->b, &rec, err);
-        if (st != DRAY_OK || rec == NULL)
-            break;
-        if ((++n & 4095) == 0 && h->should_stop(L->pg->inst)) {
-            st = dray_error_set(err, DRAY_E_CANCELLED, NULL, "stopped");
-            break;
-        }
-        h->record_meta(rec, &meta);
-        if (meta.flags & DRAY_REC_REJECTED) {
-            mark_rejected(L, meta.row);
-            st = pg_reject(L, rec, NULL,
-                           meta.reject_reason ? meta.reject_reason
-                                              : "rejected at the gate",
-                           err);
-            if (st != DRAY_OK)
-                break;
-            continue;
-        }
-        h->record_json(rec, &json, &len);
-        rc = dray_json_parse(&L->doc, json, (size_t)len, &je);
-        if (rc == -2) {
-            st = dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-            break;
-        }
-        dray_buf_reset(&L->reason);
-        if (rc != 0) {
-            snprintf(why, sizeof(why), "the record is not valid JSON: %s",
-                     je.message);
-            dray_buf_add(&L->reason, why, strlen(why));
-        } else if (find_nul(&L->doc, &name)) {
-            snprintf(why, sizeof(why),
-                     "string contains a NUL byte, which PostgreSQL cannot "
-                     "store on [%.200s]",
-                     name.data);
-            dray_buf_add(&L->reason, why, strlen(why));
-        } else {
-            rc = dray_flatten_observe(L->ts, &L->doc, &meta, &L->reason);
-            if (rc == -2) {
-                st = dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-            if (rc == 0)
-                continue;
-        }
-        mark_rejected(L, meta.row);
-        st =
-            pg_reject(L, rec, NULL, L->reason.data ? L->reason.data : "?", err);
-        if (st != DRAY_OK)
-            break;
-    }
-    dray_buf_release(&name);
-    return st;
-}
-
 /* ---- the load mode of the stream's tables ---- */
 
 /* The root's key columns (the stream's keys, canonical), in key order. */
@@ -292,7 +189,7 @@ static dray_status drop_pkey(struct pg_load *L, const struct pg_table *t,
 /* Upsert when the mode says so, the stream has keys and the table's
    primary key is the stream's; else append, without primary keys that
    would refuse a second version of a row (reference §4.1, §4.4). */
-static dray_status choose_mode(struct pg_load *L, dray_error *err)
+dray_status pg_choose_mode(struct pg_load *L, dray_error *err)
 {
     const struct dray_table *root = NULL;
     const struct pg_table *have;
@@ -305,7 +202,8 @@ static dray_status choose_mode(struct pg_load *L, dray_error *err)
         if (dray_tableset_table(L->ts, i)->parent < 0)
             root = dray_tableset_table(L->ts, i);
     if (root == NULL)
-        return DRAY_OK; /* no rows (an activation alone): keys untouched */
+        return DRAY_OK; /* no rows yet (or an activation alone) */
+    L->mode_chosen = 1;
     n_keys = root_keys(root, keys, 64);
     L->upsert = L->pg->mode == DRAY_MODE_UPSERT &&
                 L->info.n_key_properties > 0 && n_keys > 0;
@@ -392,8 +290,7 @@ static dray_status setup(struct pg_load *L, dray_error *err)
     dray_ident_canon(DRAY_IDENT_POSTGRES, L->info.stream,
                      strlen(L->info.stream), &L->reason);
     L->root = strdup(L->reason.data ? L->reason.data : "");
-    L->rejected = calloc((size_t)(L->info.row_count / 8 + 1), 1);
-    if (L->root == NULL || L->rejected == NULL)
+    if (L->root == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     /* Serialise DDL on this stream's tables across workers and hosts. */
     pg_add(&lock, L->schema);
@@ -442,19 +339,7 @@ static dray_status load(struct pg_load *L, dray_error *err)
     if (st == DRAY_OK)
         st = seed(L, err);
     if (st == DRAY_OK)
-        st = observe_all(L, err);
-    if (st == DRAY_OK)
-        st = choose_mode(L, err);
-    if (st == DRAY_OK)
-        st = pg_ddl_apply(L->pg, L->schema, L->ts, L->upsert, err);
-    if (st == DRAY_OK) {
-        dray_tableset_commit(L->ts);
         st = pg_rows_load(L, err);
-    }
-    if (st == DRAY_OK)
-        st = pg_flush_late_rejects(L, err);
-    if (st == DRAY_OK)
-        st = pg_merge(L, err);
     if (st == DRAY_OK && (L->info.flags & DRAY_BATCH_ACTIVATE_VERSION))
         st = pg_activate(L, err);
     if (st == DRAY_OK)
@@ -501,7 +386,6 @@ dray_status pg_load_batch(void *state, dray_batch *b, dray_error *err)
     dray_buf_release(&L.reason);
     dray_buf_release(&L.scratch);
     dray_buf_release(&L.sql);
-    free(L.rejected);
     free(L.root);
     free(L.schema);
     return st;

@@ -20,6 +20,7 @@ struct pg_tbl {
     int streamed;     /* its COPY runs during the pass (the root) */
     char stage[48];   /* the stage's name in pg_temp */
     int32_t *pgtypes; /* per column (+ PG_ROW_COLUMN when staged) */
+    size_t ncols;     /* columns in the segment's layout */
     int64_t rows;     /* committed to the table */
 };
 
@@ -39,8 +40,9 @@ struct pg_load {
     struct pg_catalog cat;
     struct dray_json_doc doc;
     struct dray_buf reason, scratch, sql;
-    uint8_t *rejected; /* bit per record: rejected in pass 1 */
-    int upsert;        /* merge by key; else append */
+    int upsert;      /* merge by key; else append */
+    int mode_chosen; /* upsert decided (when the root table appeared) */
+    size_t shape;    /* tables + columns of the table set, laid out */
     int rejects_ready;
     int64_t n_rejected;
     struct pg_tbl *t;
@@ -60,11 +62,16 @@ dray_status pg_reject(struct pg_load *L, const dray_record *rec,
                       const char *table, const char *reason, dray_error *err);
 dray_status pg_flush_late_rejects(struct pg_load *L, dray_error *err);
 
-/* pg_rows.c: the second pass, rows into COPY streams and stages. */
+/* Upsert or append (pg_load.c); drops primary keys an append would
+   trip over. Called once the root table is known. */
+dray_status pg_choose_mode(struct pg_load *L, dray_error *err);
+
+/* pg_rows.c: the pass over the batch, rows into COPY streams. */
 dray_status pg_rows_load(struct pg_load *L, dray_error *err);
 void pg_rows_release(struct pg_load *L);
 
-/* pg_merge.c: stages into tables, activation, the ledger. */
+/* pg_merge.c: the segment's stages into the tables (then dropped),
+   activation, the ledger. */
 dray_status pg_merge(struct pg_load *L, dray_error *err);
 dray_status pg_activate(struct pg_load *L, dray_error *err);
 dray_status pg_ledger_write(struct pg_load *L, dray_error *err);

@@ -86,7 +86,7 @@ static dray_status winners(struct pg_load *L, size_t ri, const char **keys,
     struct dray_buf *q = &L->sql;
 
     dray_buf_reset(q);
-    pg_add(q, "CREATE TEMP TABLE " WINNERS " ON COMMIT DROP AS"
+    pg_add(q, "CREATE TEMP TABLE " WINNERS " AS"
               " SELECT DISTINCT ON (");
     for (size_t k = 0; k < n_keys; k++) {
         pg_add(q, k ? ", " : "");
@@ -208,8 +208,9 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
     st = winners(L, ri, keys, n_keys, err);
     if (st == DRAY_OK)
         st = upsert_root(L, ri, keys, n_keys, err);
-    /* Subtables the destination has, whether this batch has rows for
-       them or not. */
+    /* Subtables the destination has, whether this segment has rows for
+       them or not: those it had before the batch, and those the batch
+       made. */
     for (size_t i = 0; st == DRAY_OK && i < L->cat.n_tables; i++) {
         const struct pg_table *t = &L->cat.tables[i];
         const char **names;
@@ -224,12 +225,43 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
         free(names);
     }
     for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
+        const struct dray_table *tb = dray_tableset_table(L->ts, i);
+        const char **names;
+        if (i == ri || pg_catalog_find(&L->cat, tb->name) != NULL)
+            continue;
+        names = malloc((tb->n_cols + 1) * sizeof(*names));
+        if (names == NULL)
+            return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
+        for (size_t c = 0; c < tb->n_cols; c++)
+            names[c] = tb->cols[c].name;
+        st = clear_children(L, tb->name, names, tb->n_cols, keys, n_keys, err);
+        free(names);
+    }
+    for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
         if (i == ri)
             continue;
         insert_from_stage(L, i, 1);
         st = run(L, "inserting subtable rows", &L->t[i].rows, err);
     }
     return st;
+}
+
+/* The segment's stages (and winners) go: the next segment makes its own
+   with its columns. */
+static dray_status drop_stages(struct pg_load *L, dray_error *err)
+{
+    dray_buf_reset(&L->sql);
+    for (size_t i = 0; i < L->n_t; i++) {
+        if (!L->t[i].staged)
+            continue;
+        pg_add(&L->sql, L->sql.len ? ", " : "DROP TABLE IF EXISTS ");
+        pg_ident(&L->sql, NULL, L->t[i].stage);
+    }
+    if (L->sql.len == 0)
+        return DRAY_OK;
+    if (L->upsert)
+        pg_add(&L->sql, ", " WINNERS);
+    return run(L, "dropping the stage tables", NULL, err);
 }
 
 dray_status pg_merge(struct pg_load *L, dray_error *err)
@@ -240,13 +272,15 @@ dray_status pg_merge(struct pg_load *L, dray_error *err)
     if (root_table(L, &ri) == NULL)
         return DRAY_OK;
     if (L->upsert)
-        return upsert(L, ri, err);
-    for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
+        st = upsert(L, ri, err);
+    for (size_t i = 0; !L->upsert && st == DRAY_OK && i < L->n_t; i++) {
         if (!L->t[i].staged)
             continue;
         insert_from_stage(L, i, 0);
         st = run(L, "inserting rows", &L->t[i].rows, err);
     }
+    if (st == DRAY_OK)
+        st = drop_stages(L, err);
     return st;
 }
 
