@@ -287,6 +287,8 @@ dray_status pg_fail(struct pg *pg, PGresult *res, const char *what,
             hint = sqlstates[i].hint;
             break;
         }
+    snprintf(pg->last_state, sizeof(pg->last_state), "%s", state ? state : "");
+    snprintf(pg->last_msg, sizeof(pg->last_msg), "%s", msg);
     /* No SQLSTATE and no connection: the server went away. */
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
         cls = DRAY_E_RETRYABLE, hint = NULL;

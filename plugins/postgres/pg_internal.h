@@ -29,6 +29,8 @@ struct pg {
     PGconn *conn;
     int ledger_ready; /* _dray.loads exists (checked on this connection) */
     struct dray_type_dialect types; /* postgres, years 1 to 9999 */
+    char last_state[8];             /* SQLSTATE of the last failure */
+    char last_msg[512];             /* and its message */
 };
 
 /* ---- pg_conn.c: connections, statements, errors ---- */

@@ -101,6 +101,25 @@ static dray_status insert_reject(struct pg_load *L, const char *table,
                     "writing to _sdc_rejected", err);
 }
 
+int64_t pg_row_of(const struct pg_load *L, const dray_record *rec)
+{
+    struct dray_record_meta meta = DRAY_VIEW_INIT(struct dray_record_meta);
+
+    dray_host()->record_meta(rec, &meta);
+    return meta.row >= 0 && meta.row <= L->info.row_count ? meta.row : -1;
+}
+
+int pg_bit_test(const uint8_t *bits, int64_t i)
+{
+    return bits != NULL && i >= 0 && (bits[i / 8] & (1u << (i % 8)));
+}
+
+void pg_bit_set(uint8_t *bits, int64_t i)
+{
+    if (bits != NULL && i >= 0)
+        bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
 dray_status pg_reject(struct pg_load *L, const dray_record *rec,
                       const char *table, const char *reason, dray_error *err)
 {
@@ -109,9 +128,15 @@ dray_status pg_reject(struct pg_load *L, const dray_record *rec,
 
     if (table == NULL)
         table = L->root;
-    st = dray_host()->reject_record(L->b, rec, table, reason);
-    if (st != DRAY_OK)
-        return dray_error_set(err, st, NULL, "too many rejected records");
+    /* Told to the host once, even when a careful second try finds the
+       record again (the first try's _sdc_rejected row was rolled back). */
+    if (!pg_bit_test(L->reported, pg_row_of(L, rec))) {
+        st = dray_host()->reject_record(L->b, rec, table, reason);
+        if (st != DRAY_OK)
+            return dray_error_set(err, st, NULL, "too many rejected records");
+        pg_bit_set(L->reported, pg_row_of(L, rec));
+    }
+    pg_bit_set(L->skip, pg_row_of(L, rec));
     L->n_rejected++;
     if (L->pg->max_rejects > 0 && L->n_rejected > L->pg->max_rejects)
         return dray_error_set(err, DRAY_E_PERMANENT, NULL,
@@ -339,7 +364,7 @@ static dray_status load(struct pg_load *L, dray_error *err)
     if (st == DRAY_OK)
         st = seed(L, err);
     if (st == DRAY_OK)
-        st = pg_rows_load(L, err);
+        st = L->careful ? pg_rows_careful(L, err) : pg_rows_load(L, err);
     if (st == DRAY_OK && (L->info.flags & DRAY_BATCH_ACTIVATE_VERSION))
         st = pg_activate(L, err);
     if (st == DRAY_OK)
@@ -354,23 +379,25 @@ static dray_status load(struct pg_load *L, dray_error *err)
     return st;
 }
 
-dray_status pg_load_batch(void *state, dray_batch *b, dray_error *err)
+/* One try at the batch, in a transaction of its own. */
+static dray_status attempt(struct pg *pg, dray_batch *b, uint8_t *reported,
+                           int careful, dray_error *err)
 {
-    struct pg *pg = state;
-    struct pg_load L = {.pg = pg, .b = b};
+    struct pg_load L = {
+        .pg = pg, .b = b, .reported = reported, .careful = careful};
     dray_status st;
 
     L.info = (struct dray_batch_info)DRAY_VIEW_INIT(struct dray_batch_info);
     dray_host()->batch_info(b, &L.info);
     dray_json_doc_init(&L.doc);
     L.schema = pg_schema_for(pg, L.info.ns, L.info.integration);
-    if (L.schema == NULL)
+    if (careful)
+        L.skip = calloc((size_t)(L.info.row_count / 8 + 1), 1);
+    if (L.schema == NULL || (careful && L.skip == NULL)) {
+        free(L.schema);
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-    st = pg_connect(pg, err);
-    if (st == DRAY_OK)
-        st = pg_ddl_ledger(pg, err);
-    if (st == DRAY_OK)
-        st = load(&L, err);
+    }
+    st = load(&L, err);
     if (st != DRAY_OK && pg->conn != NULL) {
         if (L.copying)
             pg_copy_abort(pg);
@@ -386,7 +413,39 @@ dray_status pg_load_batch(void *state, dray_batch *b, dray_error *err)
     dray_buf_release(&L.reason);
     dray_buf_release(&L.scratch);
     dray_buf_release(&L.sql);
+    free(L.skip);
     free(L.root);
     free(L.schema);
+    return st;
+}
+
+dray_status pg_load_batch(void *state, dray_batch *b, dray_error *err)
+{
+    struct pg *pg = state;
+    struct dray_batch_info info = DRAY_VIEW_INIT(struct dray_batch_info);
+    uint8_t *reported;
+    dray_status st;
+
+    dray_host()->batch_info(b, &info);
+    reported = calloc((size_t)(info.row_count / 8 + 1), 1);
+    if (reported == NULL)
+        return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
+    st = pg_connect(pg, err);
+    if (st == DRAY_OK)
+        st = pg_ddl_ledger(pg, err);
+    if (st == DRAY_OK)
+        st = attempt(pg, b, reported, 0, err);
+    if (st == DRAY_E_PERMANENT && pg->conn != NULL && pg_data_error(pg)) {
+        /* dray's checks let a row through that the table refuses: find it
+           rather than fail the batch (docs/POSTGRES.md). */
+        dray_log(pg->inst, DRAY_LOG_WARN,
+                 "batch %s: PostgreSQL refused a row (%s); loading the "
+                 "batch again in small pieces to reject only that row",
+                 info.batch_id, pg->last_msg);
+        st = dray_host()->batch_rewind(b, err);
+        if (st == DRAY_OK)
+            st = attempt(pg, b, reported, 1, err);
+    }
+    free(reported);
     return st;
 }

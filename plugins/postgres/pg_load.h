@@ -21,6 +21,7 @@ struct pg_tbl {
     char stage[48];   /* the stage's name in pg_temp */
     int32_t *pgtypes; /* per column (+ PG_ROW_COLUMN when staged) */
     size_t ncols;     /* columns in the segment's layout */
+    int has_stage;    /* its stage exists (emptied after each merge) */
     int64_t rows;     /* committed to the table */
 };
 
@@ -53,7 +54,12 @@ struct pg_load {
     int64_t cur_row;
     struct pg_late_reject *late;
     size_t n_late;
-    int copying; /* a COPY is in progress */
+    int copying;        /* a COPY is in progress */
+    int winners_made;   /* the upsert's winners table exists */
+    int winners_before; /* ... before the piece (pg_careful.c) */
+    int careful;        /* loading record by record (pg_careful.c) */
+    uint8_t *reported;  /* bit per record: rejected, told to the host */
+    uint8_t *skip;      /* bit per record: not to load (careful mode) */
 };
 
 /* Rejects a record: counted by the host, a row in _sdc_rejected (now, or
@@ -61,6 +67,11 @@ struct pg_load {
 dray_status pg_reject(struct pg_load *L, const dray_record *rec,
                       const char *table, const char *reason, dray_error *err);
 dray_status pg_flush_late_rejects(struct pg_load *L, dray_error *err);
+/* A record's position in the batch (-1 when out of range), and bit sets
+   over positions. */
+int64_t pg_row_of(const struct pg_load *L, const dray_record *rec);
+int pg_bit_test(const uint8_t *bits, int64_t i);
+void pg_bit_set(uint8_t *bits, int64_t i);
 
 /* Upsert or append (pg_load.c); drops primary keys an append would
    trip over. Called once the root table is known. */
@@ -69,6 +80,25 @@ dray_status pg_choose_mode(struct pg_load *L, dray_error *err);
 /* pg_rows.c: the pass over the batch, rows into COPY streams. */
 dray_status pg_rows_load(struct pg_load *L, dray_error *err);
 void pg_rows_release(struct pg_load *L);
+/* Its pieces, for pg_careful.c: parse and observe a record (1: reject
+   it, reason in L->reason; -2: out of memory); encode its rows; start a
+   segment (stages, the root's COPY); finish its COPYs; merge it. */
+int pg_take(struct pg_load *L, const char *json, size_t len,
+            const struct dray_record_meta *meta);
+dray_status pg_emit(struct pg_load *L, const dray_record *rec,
+                    const struct dray_record_meta *meta, dray_error *err);
+dray_status pg_layout(struct pg_load *L, dray_error *err);
+dray_status pg_segment_begin(struct pg_load *L, dray_error *err);
+dray_status pg_segment_flush(struct pg_load *L, dray_error *err);
+dray_status pg_segment_merge(struct pg_load *L, dray_error *err);
+
+/* pg_careful.c: the batch again, after PostgreSQL refused a row that
+   dray's checks let through (a constraint someone added, say): in chunks
+   under savepoints, a failed chunk record by record, the refused records
+   rejected with the server's words. */
+dray_status pg_rows_careful(struct pg_load *L, dray_error *err);
+/* The last error was about the data, not the connection or the SQL. */
+int pg_data_error(const struct pg *pg);
 
 /* pg_merge.c: the segment's stages into the tables (then dropped),
    activation, the ledger. */

@@ -84,10 +84,12 @@ static dray_status winners(struct pg_load *L, size_t ri, const char **keys,
 {
     const struct dray_table *root = dray_tableset_table(L->ts, ri);
     struct dray_buf *q = &L->sql;
+    dray_status st;
 
     dray_buf_reset(q);
-    pg_add(q, "CREATE TEMP TABLE " WINNERS " AS"
-              " SELECT DISTINCT ON (");
+    pg_add(q, L->winners_made ? "INSERT INTO " WINNERS " SELECT DISTINCT ON ("
+                              : "CREATE TEMP TABLE " WINNERS
+                                " ON COMMIT DROP AS SELECT DISTINCT ON (");
     for (size_t k = 0; k < n_keys; k++) {
         pg_add(q, k ? ", " : "");
         pg_ident(q, NULL, keys[k]);
@@ -117,7 +119,10 @@ static dray_status winners(struct pg_load *L, size_t ri, const char **keys,
         pg_add(q, " = w.");
         pg_ident(q, NULL, keys[k]);
     }
-    return run(L, "choosing the newest record per key", NULL, err);
+    st = run(L, "choosing the newest record per key", NULL, err);
+    if (st == DRAY_OK)
+        L->winners_made = 1;
+    return st;
 }
 
 static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
@@ -246,22 +251,21 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
     return st;
 }
 
-/* The segment's stages (and winners) go: the next segment makes its own
-   with its columns. */
-static dray_status drop_stages(struct pg_load *L, dray_error *err)
+/* The segment's stages (and winners) are emptied for the next one. */
+static dray_status empty_stages(struct pg_load *L, dray_error *err)
 {
     dray_buf_reset(&L->sql);
     for (size_t i = 0; i < L->n_t; i++) {
-        if (!L->t[i].staged)
+        if (!L->t[i].has_stage)
             continue;
-        pg_add(&L->sql, L->sql.len ? ", " : "DROP TABLE IF EXISTS ");
+        pg_add(&L->sql, L->sql.len ? ", " : "TRUNCATE ");
         pg_ident(&L->sql, NULL, L->t[i].stage);
     }
     if (L->sql.len == 0)
         return DRAY_OK;
-    if (L->upsert)
+    if (L->winners_made)
         pg_add(&L->sql, ", " WINNERS);
-    return run(L, "dropping the stage tables", NULL, err);
+    return run(L, "emptying the stage tables", NULL, err);
 }
 
 dray_status pg_merge(struct pg_load *L, dray_error *err)
@@ -280,7 +284,7 @@ dray_status pg_merge(struct pg_load *L, dray_error *err)
         st = run(L, "inserting rows", &L->t[i].rows, err);
     }
     if (st == DRAY_OK)
-        st = drop_stages(L, err);
+        st = empty_stages(L, err);
     return st;
 }
 

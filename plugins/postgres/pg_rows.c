@@ -131,11 +131,11 @@ static void create_stage(struct pg_load *L, size_t i)
         pg_add(&L->sql, ", ");
     }
     pg_ident(&L->sql, NULL, PG_ROW_COLUMN);
-    pg_add(&L->sql, " bigint);\n");
+    pg_add(&L->sql, " bigint) ON COMMIT DROP;\n");
 }
 
-/* Lays the tables out for a segment and makes its stages. */
-static dray_status layout(struct pg_load *L, dray_error *err)
+/* Lays the tables out for a segment and makes their stages. */
+dray_status pg_layout(struct pg_load *L, dray_error *err)
 {
     size_t n = dray_tableset_count(L->ts);
 
@@ -165,8 +165,12 @@ static dray_status layout(struct pg_load *L, dray_error *err)
             p[c] = pg_column_pgtype(tb->cols[c].stype);
         p[tb->n_cols] = DRAY_PGTYPE_INT8;
         t->ncols = tb->n_cols;
-        if (t->staged)
+        /* Made once per batch, then emptied after each merge: creating
+           and dropping per segment would pile up locks. */
+        if (t->staged && !t->has_stage) {
             create_stage(L, i);
+            t->has_stage = 1;
+        }
     }
     if (L->sql.len == 0)
         return DRAY_OK;
@@ -181,10 +185,10 @@ static size_t root_index(const struct pg_load *L)
     return (size_t)-1;
 }
 
-static dray_status segment_begin(struct pg_load *L, dray_error *err)
+dray_status pg_segment_begin(struct pg_load *L, dray_error *err)
 {
     size_t root;
-    dray_status st = layout(L, err);
+    dray_status st = pg_layout(L, err);
 
     if (st != DRAY_OK || (root = root_index(L)) == (size_t)-1)
         return st;
@@ -205,7 +209,7 @@ static void spill_reset(struct pg_spill *s)
 }
 
 /* Finishes the segment's COPYs. */
-static dray_status flush_copies(struct pg_load *L, dray_error *err)
+dray_status pg_segment_flush(struct pg_load *L, dray_error *err)
 {
     size_t root = root_index(L);
     dray_status st = DRAY_OK;
@@ -224,13 +228,13 @@ static dray_status flush_copies(struct pg_load *L, dray_error *err)
         copy_sql(L, i, &L->sql);
         st = pg_copy_spill(L->pg, L->sql.data, &L->t[i].out, err);
     }
-    if (st == DRAY_OK)
+    if (st == DRAY_OK && !L->careful)
         st = pg_flush_late_rejects(L, err);
     return st;
 }
 
 /* Merges the segment's stages; its spill buffers start over. */
-static dray_status merge_segment(struct pg_load *L, dray_error *err)
+dray_status pg_segment_merge(struct pg_load *L, dray_error *err)
 {
     dray_status st = pg_merge(L, err);
 
@@ -249,7 +253,7 @@ static dray_status restructure(struct pg_load *L, int open, dray_error *err)
     dray_status st = DRAY_OK;
 
     if (open)
-        st = flush_copies(L, err);
+        st = pg_segment_flush(L, err);
     if (st == DRAY_OK && open)
         st = alter_stages(L, err);
     if (st == DRAY_OK && !L->mode_chosen)
@@ -260,9 +264,9 @@ static dray_status restructure(struct pg_load *L, int open, dray_error *err)
         return st;
     dray_tableset_commit(L->ts);
     if (open)
-        st = merge_segment(L, err);
+        st = pg_segment_merge(L, err);
     if (st == DRAY_OK)
-        st = segment_begin(L, err);
+        st = pg_segment_begin(L, err);
     return st;
 }
 
@@ -358,8 +362,8 @@ static int find_nul(const struct dray_json_doc *doc, struct dray_buf *name)
 
 /* Parses and observes a record. Returns 1 when it is to be rejected
    (the reason in L->reason), 0 to load it, -2 when out of memory. */
-static int take(struct pg_load *L, const char *json, size_t len,
-                const struct dray_record_meta *meta)
+int pg_take(struct pg_load *L, const char *json, size_t len,
+            const struct dray_record_meta *meta)
 {
     struct dray_json_error je;
     char why[300];
@@ -402,7 +406,7 @@ static dray_status one(struct pg_load *L, const dray_record *rec, int *open,
                                             : "rejected at the gate",
                          err);
     h->record_json(rec, &json, &len);
-    rc = take(L, json, (size_t)len, &meta);
+    rc = pg_take(L, json, (size_t)len, &meta);
     if (rc == -2)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     if (rc != 0)
@@ -415,12 +419,21 @@ static dray_status one(struct pg_load *L, const dray_record *rec, int *open,
         *open = 1;
         L->shape = shape_of(L->ts);
     }
+    return pg_emit(L, rec, &meta, err);
+}
+
+dray_status pg_emit(struct pg_load *L, const dray_record *rec,
+                    const struct dray_record_meta *meta, dray_error *err)
+{
+    dray_status st;
+    int rc;
+
     for (size_t i = 0; i < L->n_t; i++)
         pg_spill_mark(&L->t[i].out);
     L->row_failed = 0;
-    L->cur_row = meta.row;
+    L->cur_row = meta->row;
     dray_buf_reset(&L->reason);
-    rc = dray_flatten_rows(L->ts, &L->doc, &meta, -1, emit_row, L, &L->reason);
+    rc = dray_flatten_rows(L->ts, &L->doc, meta, -1, emit_row, L, &L->reason);
     if (rc == -2)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     st = settle(L, rc == 0 && !L->row_failed, err);
@@ -451,9 +464,9 @@ dray_status pg_rows_load(struct pg_load *L, dray_error *err)
         st = one(L, rec, &open, err);
     }
     if (st == DRAY_OK && open)
-        st = flush_copies(L, err);
+        st = pg_segment_flush(L, err);
     if (st == DRAY_OK && open)
-        st = merge_segment(L, err);
+        st = pg_segment_merge(L, err);
     if (st == DRAY_OK)
         st = pg_flush_late_rejects(L, err);
     return st;

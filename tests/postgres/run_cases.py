@@ -102,9 +102,23 @@ def expand(line):
         line)
 
 
+LINES = re.compile(r"^@LINES (\d+) (\d+) (.*)$")
+
+
 def input_lines(lines):
-    return [expand(x) for x in lines
-            if x.strip() and not x.lstrip().startswith("#")]
+    """Also "@LINES FIRST LAST TEMPLATE": the template once per number
+    from FIRST to LAST, {i} replaced by it (many records, named)."""
+    out = []
+    for x in lines:
+        if not x.strip() or x.lstrip().startswith("#"):
+            continue
+        m = LINES.match(x.strip())
+        if m:
+            out.extend(m.group(3).replace("{i}", str(i))
+                       for i in range(int(m.group(1)), int(m.group(2)) + 1))
+        else:
+            out.append(expand(x))
+    return out
 
 
 # ---- processes ----
