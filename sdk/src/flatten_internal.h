@@ -6,6 +6,7 @@
 #ifndef DRAY_FLATTEN_INTERNAL_H
 #define DRAY_FLATTEN_INTERNAL_H
 
+#include "dray/dray_datetime.h"
 #include "dray/dray_flatten.h"
 #include "dray/dray_ident.h"
 
@@ -83,6 +84,15 @@ struct arena_mark {
     size_t used;
 };
 
+/* A system timestamp of the last record, converted once. */
+struct sys_time {
+    char in[DRAY_DATETIME_MAX];
+    size_t in_len; /* 0: none yet */
+    char out[DRAY_DATETIME_MAX];
+    size_t out_len; /* 0: did not parse */
+    int64_t us;
+};
+
 struct dray_tableset {
     struct dray_flat_opts opts;
     const struct dray_schema *schema;
@@ -111,6 +121,10 @@ struct dray_tableset {
     struct dray_buf name;  /* scratch for names */
     struct dray_buf value; /* scratch for decoded values */
     struct arena arena;    /* texts of the row being emitted */
+
+    /* The system timestamps (extracted, received, batched) of the last
+       record, converted: most records of a batch share them. */
+    struct sys_time sys_time[3];
 };
 
 /* ---- flatten_tableset.c ---- */

@@ -53,15 +53,64 @@ static int set_timestamp_text(struct emit *e, struct dray_field *out,
     return 0;
 }
 
+/* A system timestamp: converted once while it stays the same. */
+static int set_sys_time(struct emit *e, struct dray_field *out, int which,
+                        const char *s)
+{
+    struct dray_timestamp ts;
+    size_t n = strlen(s);
+    struct sys_time *c = &e->ts->sys_time[which];
+
+    if (n == 0 || n >= sizeof(c->in))
+        return set_timestamp_text(e, out, s, n);
+    if (c->in_len != n || memcmp(c->in, s, n) != 0) {
+        memcpy(c->in, s, n);
+        c->in_len = n;
+        c->out_len = 0;
+        if (dray_datetime_parse(s, n, &ts) == 0) {
+            c->out_len = dray_datetime_format(&ts, c->out);
+            if (dray_datetime_micros(&ts, &c->us) != 0)
+                c->us = 0;
+        }
+    }
+    if (c->out_len == 0)
+        return 0; /* stays NULL */
+    out->text = dray__fw_arena_copy(&e->ts->arena, c->out, c->out_len);
+    if (out->text == NULL)
+        return -2;
+    out->len = c->out_len;
+    out->kind = DRAY_F_TIMESTAMP;
+    out->i64 = c->us;
+    return 0;
+}
+
+/* Decimal digits of v into buf (at least 21 bytes); returns the length. */
+static size_t i64_digits(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n > 0)
+        buf[len++] = tmp[--n];
+    return len;
+}
+
 static int set_i64(struct emit *e, struct dray_field *out, int64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    size_t n = i64_digits(v, buf);
 
-    out->text = dray__fw_arena_copy(&e->ts->arena, buf, (size_t)n);
+    out->text = dray__fw_arena_copy(&e->ts->arena, buf, n);
     if (out->text == NULL)
         return -2;
-    out->len = (size_t)n;
+    out->len = n;
     out->kind = DRAY_F_INT;
     out->i64 = v;
     return 0;
@@ -223,18 +272,15 @@ static int fill_system(struct emit *e, int32_t t, struct dray_field *row,
         switch (c->system) {
         case DRAY_SYS_EXTRACTED_AT:
             if (m && m->extracted_at)
-                rc = set_timestamp_text(e, out, m->extracted_at,
-                                        strlen(m->extracted_at));
+                rc = set_sys_time(e, out, 0, m->extracted_at);
             break;
         case DRAY_SYS_RECEIVED_AT:
             if (m && m->received_at)
-                rc = set_timestamp_text(e, out, m->received_at,
-                                        strlen(m->received_at));
+                rc = set_sys_time(e, out, 1, m->received_at);
             break;
         case DRAY_SYS_BATCHED_AT:
             if (m && m->batched_at)
-                rc = set_timestamp_text(e, out, m->batched_at,
-                                        strlen(m->batched_at));
+                rc = set_sys_time(e, out, 2, m->batched_at);
             break;
         case DRAY_SYS_SEQUENCE:
             if (m)
