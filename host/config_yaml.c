@@ -294,7 +294,7 @@ int config_check_keys(struct config_file *f, yaml_node_t *map,
     struct config_name *names = NULL;
     yaml_node_t *key;
     struct config_shown shown;
-    size_t first, second;
+    size_t first = 0, second = 0;
     int rc = -1;
 
     if (n == 0)

@@ -140,6 +140,18 @@ static dray_status session_setup(struct pg *pg, dray_error *err)
     return st;
 }
 
+/* Server notices and warnings go to dray's log, on one line, instead of
+   libpq's raw stderr. */
+static void notice(void *arg, const char *message)
+{
+    struct pg *pg = arg;
+    size_t n = strlen(message);
+
+    while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' '))
+        n--;
+    dray_log(pg->inst, DRAY_LOG_WARN, "PostgreSQL says: %.*s", (int)n, message);
+}
+
 /* The classification of a failed connection: only what waiting cannot
    fix is a config error. */
 static dray_status connect_failed(struct pg *pg, dray_error *err)
@@ -219,6 +231,7 @@ dray_status pg_connect(struct pg *pg, dray_error *err)
                               "out of memory connecting to PostgreSQL");
     if (PQstatus(pg->conn) != CONNECTION_OK)
         return connect_failed(pg, err);
+    PQsetNoticeProcessor(pg->conn, notice, pg);
     pg->ledger_ready = 0;
     st = session_setup(pg, err);
     if (st != DRAY_OK)
@@ -288,7 +301,7 @@ dray_status pg_fail(struct pg *pg, PGresult *res, const char *what,
             break;
         }
     snprintf(pg->last_state, sizeof(pg->last_state), "%s", state ? state : "");
-    snprintf(pg->last_msg, sizeof(pg->last_msg), "%s", msg);
+    snprintf(pg->last_msg, sizeof(pg->last_msg), "%.511s", msg);
     /* No SQLSTATE and no connection: the server went away. */
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
         cls = DRAY_E_RETRYABLE, hint = NULL;

@@ -52,8 +52,9 @@ static dray_status run(struct pg_load *L, const char *what, int64_t *rows,
     return st;
 }
 
-/* INSERT INTO table SELECT FROM its stage (joined to the winners). */
-static void insert_from_stage(struct pg_load *L, size_t i, int winners)
+/* INSERT INTO table SELECT FROM its stage (alias s), for the caller to
+   add to. */
+static void insert_from_stage(struct pg_load *L, size_t i)
 {
     const struct dray_table *tb = dray_tableset_table(L->ts, i);
 
@@ -67,77 +68,67 @@ static void insert_from_stage(struct pg_load *L, size_t i, int winners)
     pg_add(&L->sql, " FROM ");
     pg_ident(&L->sql, NULL, L->t[i].stage);
     pg_add(&L->sql, " s");
-    if (winners) {
-        pg_add(&L->sql, " JOIN " WINNERS " w ON w.");
-        pg_ident(&L->sql, NULL, PG_ROW_COLUMN);
-        pg_add(&L->sql, " = s.");
-        pg_ident(&L->sql, NULL, PG_ROW_COLUMN);
+}
+
+static void key_list(struct dray_buf *q, const char **keys, size_t n_keys,
+                     const char *alias)
+{
+    for (size_t k = 0; k < n_keys; k++) {
+        pg_add(q, k ? ", " : "");
+        if (alias) {
+            pg_add(q, alias);
+            dray_buf_addc(q, '.');
+        }
+        pg_ident(q, NULL, keys[k]);
     }
 }
 
 /*
- * The winners: per key, the record with the highest _sdc_sequence (the
- * later one on a tie), unless the table holds a newer row for the key.
+ * Per key, the record with the highest _sdc_sequence (the later one on a
+ * tie) goes in, unless the table holds a newer row for the key. With
+ * subtables, the keys and sequences that went in are kept in WINNERS:
+ * their subtable rows are replaced by those of the same record (a
+ * record's _sdc_sequence is its own: the spool numbers every record).
  */
-static dray_status winners(struct pg_load *L, size_t ri, const char **keys,
-                           size_t n_keys, dray_error *err)
+static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
+                               size_t n_keys, int children, dray_error *err)
 {
     const struct dray_table *root = dray_tableset_table(L->ts, ri);
     struct dray_buf *q = &L->sql;
     dray_status st;
-
-    dray_buf_reset(q);
-    pg_add(q, L->winners_made ? "INSERT INTO " WINNERS " SELECT DISTINCT ON ("
-                              : "CREATE TEMP TABLE " WINNERS
-                                " ON COMMIT DROP AS SELECT DISTINCT ON (");
-    for (size_t k = 0; k < n_keys; k++) {
-        pg_add(q, k ? ", " : "");
-        pg_ident(q, NULL, keys[k]);
-    }
-    pg_add(q, ") ");
-    for (size_t k = 0; k < n_keys; k++) {
-        pg_ident(q, NULL, keys[k]);
-        pg_add(q, ", ");
-    }
-    pg_add(q, "\"_sdc_sequence\", ");
-    pg_ident(q, NULL, PG_ROW_COLUMN);
-    pg_add(q, " FROM ");
-    pg_ident(q, NULL, L->t[ri].stage);
-    pg_add(q, " ORDER BY ");
-    for (size_t k = 0; k < n_keys; k++) {
-        pg_ident(q, NULL, keys[k]);
-        pg_add(q, ", ");
-    }
-    pg_add(q, "\"_sdc_sequence\" DESC, ");
-    pg_ident(q, NULL, PG_ROW_COLUMN);
-    pg_add(q, " DESC;\nDELETE FROM " WINNERS " w USING ");
-    pg_ident(q, L->schema, root->name);
-    pg_add(q, " t WHERE t.\"_sdc_sequence\" > w.\"_sdc_sequence\"");
-    for (size_t k = 0; k < n_keys; k++) {
-        pg_add(q, " AND t.");
-        pg_ident(q, NULL, keys[k]);
-        pg_add(q, " = w.");
-        pg_ident(q, NULL, keys[k]);
-    }
-    st = run(L, "choosing the newest record per key", NULL, err);
-    if (st == DRAY_OK)
-        L->winners_made = 1;
-    return st;
-}
-
-static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
-                               size_t n_keys, dray_error *err)
-{
-    const struct dray_table *root = dray_tableset_table(L->ts, ri);
-    struct dray_buf *q = &L->sql;
     int any = 0;
 
-    insert_from_stage(L, ri, 1);
-    pg_add(q, " ON CONFLICT (");
-    for (size_t k = 0; k < n_keys; k++) {
-        pg_add(q, k ? ", " : "");
-        pg_ident(q, NULL, keys[k]);
+    if (children && !L->winners_made) {
+        dray_buf_reset(q);
+        pg_add(q, "CREATE TEMP TABLE " WINNERS " ON COMMIT DROP AS SELECT ");
+        key_list(q, keys, n_keys, NULL);
+        pg_add(q, ", \"_sdc_sequence\" FROM ");
+        pg_ident(q, NULL, L->t[ri].stage);
+        pg_add(q, " WITH NO DATA");
+        st = run(L, "making the winners table", NULL, err);
+        if (st != DRAY_OK)
+            return st;
+        L->winners_made = 1;
     }
+    dray_buf_reset(q);
+    if (children)
+        pg_add(q, "WITH applied AS (");
+    pg_add(q, "INSERT INTO ");
+    pg_ident(q, L->schema, root->name);
+    pg_add(q, " AS t (");
+    cols(q, root, NULL);
+    pg_add(q, ") SELECT DISTINCT ON (");
+    key_list(q, keys, n_keys, "s");
+    pg_add(q, ") ");
+    cols(q, root, "s");
+    pg_add(q, " FROM ");
+    pg_ident(q, NULL, L->t[ri].stage);
+    pg_add(q, " s ORDER BY ");
+    key_list(q, keys, n_keys, "s");
+    pg_add(q, ", s.\"_sdc_sequence\" DESC, s.");
+    pg_ident(q, NULL, PG_ROW_COLUMN);
+    pg_add(q, " DESC ON CONFLICT (");
+    key_list(q, keys, n_keys, NULL);
     pg_add(q, ") DO UPDATE SET ");
     /* Every column: a field the record lacks becomes NULL (a log-based
        delete keeps only its key and _sdc_deleted_at). */
@@ -153,11 +144,14 @@ static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
     }
     if (!any)
         pg_add(q, "\"_sdc_sequence\" = EXCLUDED.\"_sdc_sequence\"");
-    pg_add(q, " WHERE ");
-    pg_ident(q, L->schema, root->name);
-    pg_add(q, ".\"_sdc_sequence\" IS NULL OR ");
-    pg_ident(q, L->schema, root->name);
-    pg_add(q, ".\"_sdc_sequence\" <= EXCLUDED.\"_sdc_sequence\"");
+    pg_add(q, " WHERE t.\"_sdc_sequence\" IS NULL OR"
+              " t.\"_sdc_sequence\" <= EXCLUDED.\"_sdc_sequence\"");
+    if (children) {
+        pg_add(q, " RETURNING ");
+        key_list(q, keys, n_keys, "t");
+        pg_add(q, ", t.\"_sdc_sequence\") INSERT INTO " WINNERS
+                  " SELECT * FROM applied");
+    }
     return run(L, "upserting rows", &L->t[ri].rows, err);
 }
 
@@ -199,6 +193,44 @@ static dray_status clear_children(struct pg_load *L, const char *table,
     return run(L, "replacing subtable rows", NULL, err);
 }
 
+/* The stream has subtables, in the destination or in the batch. */
+static int has_children(const struct pg_load *L, const char *root)
+{
+    for (size_t i = 0; i < L->cat.n_tables; i++)
+        if (strcmp(L->cat.tables[i].name, root) != 0)
+            return 1;
+    return L->n_t > 1;
+}
+
+/* A subtable's rows of the records that went in. */
+static dray_status insert_children(struct pg_load *L, size_t i,
+                                   const char **keys, size_t n_keys,
+                                   dray_error *err)
+{
+    const struct dray_table *tb = dray_tableset_table(L->ts, i);
+    const char *names[1600], *sk[64];
+    size_t n = tb->n_cols < 1600 ? tb->n_cols : 1600, n_sk;
+
+    for (size_t c = 0; c < n; c++)
+        names[c] = tb->cols[c].name;
+    n_sk = source_keys(names, n, sk, 64);
+    if (n_sk != n_keys)
+        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
+                              "subtable %s has %zu source key columns for "
+                              "%zu key properties",
+                              tb->name, n_sk, n_keys);
+    insert_from_stage(L, i);
+    pg_add(&L->sql, " JOIN " WINNERS " w ON s.\"_sdc_sequence\" ="
+                    " w.\"_sdc_sequence\"");
+    for (size_t k = 0; k < n_keys; k++) {
+        pg_add(&L->sql, " AND s.");
+        pg_ident(&L->sql, NULL, sk[k]);
+        pg_add(&L->sql, " = w.");
+        pg_ident(&L->sql, NULL, keys[k]);
+    }
+    return run(L, "inserting subtable rows", &L->t[i].rows, err);
+}
+
 static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
 {
     const struct dray_table *root = dray_tableset_table(L->ts, ri);
@@ -210,9 +242,7 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
         if ((root->cols[c].flags & DRAY_COL_KEY) &&
             root->cols[c].system == DRAY_SYS_NONE)
             keys[n_keys++] = root->cols[c].name;
-    st = winners(L, ri, keys, n_keys, err);
-    if (st == DRAY_OK)
-        st = upsert_root(L, ri, keys, n_keys, err);
+    st = upsert_root(L, ri, keys, n_keys, has_children(L, root->name), err);
     /* Subtables the destination has, whether this segment has rows for
        them or not: those it had before the batch, and those the batch
        made. */
@@ -245,8 +275,7 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
     for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
         if (i == ri)
             continue;
-        insert_from_stage(L, i, 1);
-        st = run(L, "inserting subtable rows", &L->t[i].rows, err);
+        st = insert_children(L, i, keys, n_keys, err);
     }
     return st;
 }
@@ -280,7 +309,7 @@ dray_status pg_merge(struct pg_load *L, dray_error *err)
     for (size_t i = 0; !L->upsert && st == DRAY_OK && i < L->n_t; i++) {
         if (!L->t[i].staged)
             continue;
-        insert_from_stage(L, i, 0);
+        insert_from_stage(L, i);
         st = run(L, "inserting rows", &L->t[i].rows, err);
     }
     if (st == DRAY_OK)
