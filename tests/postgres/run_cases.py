@@ -22,13 +22,12 @@ import sys
 import tempfile
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
 import checks  # noqa: E402
+from pg_server import SLOW, Server, serve, tail  # noqa: E402
 
-FIXTURE = os.path.join(HERE, "..", "fixtures", "postgres.sh")
-SANITIZED = bool(os.environ.get("DRAY_SANITIZED"))
-SLOW = 4 if SANITIZED else 1
 INTEGRATION = "shop"
 NULL_TEXT = "(null)"
 STEPS = {"input", "run", "sql", "query", "rejects", "spool-sequence",
@@ -148,64 +147,23 @@ def run_cmd(argv, timeout, **kw):
         err.decode("utf-8", "replace")
 
 
-def tail(text, n=15):
-    lines = text.rstrip("\n").splitlines()
-    cut = lines[-n:]
-    pre = ["    ... (%d lines before)" % (len(lines) - n)] if len(lines) > n \
-        else []
-    return "\n".join(pre + ["    | " + x for x in cut])
-
-
-class Server:
-    """The throwaway PostgreSQL server and psql against it."""
-
-    def __init__(self):
-        self.base = tempfile.mkdtemp(prefix="dray-pgcases-")
-        os.chmod(self.base, 0o755)  # the fixture runs the server as postgres
-        self.dir = os.path.join(self.base, "pg")
-        self.env = None
-
-    def start(self):
-        p = subprocess.run(["bash", FIXTURE, "start", self.dir],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
-        if p.returncode == 77:
-            print(p.stderr.strip() or "skipped: no PostgreSQL server")
-            return 77
-        if p.returncode != 0:
-            print("cannot start PostgreSQL (exit %d):\n%s"
-                  % (p.returncode, tail(p.stdout + p.stderr, 30)))
-            return 1
-        self.env = {}
-        with open(os.path.join(self.dir, "env")) as f:
-            for line in f:
-                if "=" in line:
-                    k, v = line.strip().split("=", 1)
-                    self.env[k] = v
-        return 0
-
-    def stop(self):
-        if os.path.isdir(self.dir):
-            subprocess.run(["bash", FIXTURE, "stop", self.dir],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.base, ignore_errors=True)
-
-    def dsn(self):
-        e = self.env
-        return "host=%s port=%s user=%s dbname=%s" % (
-            e["PGHOST"], e["PGPORT"], e["PGUSER"], e["PGDATABASE"])
+class CaseServer(Server):
+    """The throwaway server, and psql against it as the cases query it."""
 
     def psql(self, sql, schema):
         """Runs sql with the case's schema first on the search path, UTC,
         ISO dates; returns the output lines (unaligned, tuples only, '|'
         between columns, NULL as (null))."""
-        e = dict(os.environ)
-        e.update(self.env)
-        e["PGOPTIONS"] = ("-c search_path=%s,public -c TimeZone=UTC "
-                          "-c DateStyle=ISO,YMD -c client_min_messages=warning"
-                          % schema)
-        e["PGCLIENTENCODING"] = "UTF8"
-        rc, out, err = self._psql(sql, e)
+        e = self.psql_env(
+            PGOPTIONS="-c search_path=%s,public -c TimeZone=UTC "
+                      "-c DateStyle=ISO,YMD -c client_min_messages=warning"
+                      % schema, PGCLIENTENCODING="UTF8")
+        try:
+            rc, out, err = self.run_psql(
+                ["-X", "-q", "-A", "-t", "-F", "|", "-P", "null=" + NULL_TEXT,
+                 "-v", "ON_ERROR_STOP=1", "-f", "-"], sql, e)
+        except subprocess.TimeoutExpired:
+            raise StepFailed("psql: no answer in %d s" % (120 * SLOW))
         if rc != 0:
             raise StepFailed("psql failed (exit %d):\n%s\n  on:\n%s"
                              % (rc, tail(err), indent(sql)))
@@ -215,22 +173,6 @@ class Server:
         if lines and lines[-1] == "":
             lines.pop()
         return lines
-
-    @staticmethod
-    def _psql(sql, e):
-        p = subprocess.Popen(
-            ["psql", "-X", "-q", "-A", "-t", "-F", "|", "-P",
-             "null=" + NULL_TEXT, "-v", "ON_ERROR_STOP=1", "-f", "-"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=e)
-        try:
-            out, err = p.communicate(sql.encode(), timeout=120 * SLOW)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise StepFailed("psql: no answer in %d s" % (120 * SLOW))
-        return p.returncode, out.decode("utf-8", "replace"), \
-            err.decode("utf-8", "replace")
 
 
 def indent(text, pre="    "):
@@ -481,46 +423,38 @@ def main():
     if not cases:
         print("no case matches CASES=%r in %s" % (pick, cases_dir))
         return 1
-    if shutil.which("psql") is None:
-        print("skipped: no psql on PATH")
-        return 77
-    server = Server()
+    server = CaseServer("dray-pgcases-")
+    return serve(server, lambda: run_all(dray, plugins, server, cases_dir,
+                                         cases))
 
-    def on_signal(sig, frame):
-        server.stop()
-        sys.exit(128 + sig)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        rc = server.start()
-        if rc:
-            return rc
-        failed_names = []
-        for fn in cases:
-            path = os.path.join(cases_dir, fn)
-            name = fn[:-len(".case")]
-            try:
-                case = Case((dray, plugins), server, path)
-            except CaseError as e:
-                fail(name, "    %s" % e)
-                failed_names.append(name)
-                continue
-            try:
-                case.run()
-                checks.passed += 1
-                print("ok", name, flush=True)
-            except (StepFailed, CaseError) as e:
-                fail(name, "    (%s)\n%s" % (case.desc, e))
-                failed_names.append(name)
-            except Exception:  # a bug here must not hide the other cases
-                fail(name, indent(traceback.format_exc()))
-                failed_names.append(name)
-            finally:
-                case.close()
-        if failed_names:
-            print("failed:", " ".join(failed_names))
-    finally:
-        server.stop()
+
+def run_all(dray, plugins, server, cases_dir, cases):
+    """Each case in its own folder against the one server; the tally, then
+    exit (1 on a failure)."""
+    failed_names = []
+    for fn in cases:
+        path = os.path.join(cases_dir, fn)
+        name = fn[:-len(".case")]
+        try:
+            case = Case((dray, plugins), server, path)
+        except CaseError as e:
+            fail(name, "    %s" % e)
+            failed_names.append(name)
+            continue
+        try:
+            case.run()
+            checks.passed += 1
+            print("ok", name, flush=True)
+        except (StepFailed, CaseError) as e:
+            fail(name, "    (%s)\n%s" % (case.desc, e))
+            failed_names.append(name)
+        except Exception:  # a bug here must not hide the other cases
+            fail(name, indent(traceback.format_exc()))
+            failed_names.append(name)
+        finally:
+            case.close()
+    if failed_names:
+        print("failed:", " ".join(failed_names))
     checks.finish()
 
 
