@@ -9,17 +9,13 @@
 #include "dray/dray_schema.h"
 #include "pg_internal.h"
 
-/* The stage column that tells a batch's records apart; ':' never survives
-   canonicalisation, so no source column can take this name. */
-#define PG_ROW_COLUMN "_dray:row"
-
 /* A table of the table set during the load. */
 struct pg_tbl {
     struct pg_spill out;
     int staged;       /* rows go to a temporary stage, then merge */
     int streamed;     /* its COPY runs during the pass (the root) */
     char stage[48];   /* the stage's name in pg_temp */
-    int32_t *pgtypes; /* per column (+ PG_ROW_COLUMN when staged) */
+    int32_t *pgtypes; /* per column */
     size_t ncols;     /* columns in the segment's layout */
     int has_stage;    /* its stage exists (emptied after each merge) */
     int64_t rows;     /* committed to the table */
@@ -48,10 +44,7 @@ struct pg_load {
     int64_t n_rejected;
     struct pg_tbl *t;
     size_t n_t;
-    struct dray_field *fields;
-    size_t cap_fields;
     int row_failed;
-    int64_t cur_row;
     struct pg_late_reject *late;
     size_t n_late;
     int copying;        /* a COPY is in progress */

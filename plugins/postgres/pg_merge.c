@@ -125,9 +125,7 @@ static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
     pg_ident(q, NULL, L->t[ri].stage);
     pg_add(q, " s ORDER BY ");
     key_list(q, keys, n_keys, "s");
-    pg_add(q, ", s.\"_sdc_sequence\" DESC, s.");
-    pg_ident(q, NULL, PG_ROW_COLUMN);
-    pg_add(q, " DESC ON CONFLICT (");
+    pg_add(q, ", s.\"_sdc_sequence\" DESC ON CONFLICT (");
     key_list(q, keys, n_keys, NULL);
     pg_add(q, ") DO UPDATE SET ");
     /* Every column: a field the record lacks becomes NULL (a log-based

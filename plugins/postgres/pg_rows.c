@@ -72,10 +72,6 @@ static void copy_sql(struct pg_load *L, size_t i, struct dray_buf *sql)
             pg_add(sql, ", ");
         pg_ident(sql, NULL, name_now(&tb->cols[c]));
     }
-    if (L->t[i].staged) {
-        pg_add(sql, ", ");
-        pg_ident(sql, NULL, PG_ROW_COLUMN);
-    }
     pg_add(sql, ") FROM STDIN (FORMAT binary)");
 }
 
@@ -124,14 +120,13 @@ static void create_stage(struct pg_load *L, size_t i)
     pg_ident(&L->sql, NULL, L->t[i].stage);
     pg_add(&L->sql, " (");
     for (size_t c = 0; c < tb->n_cols; c++) {
+        pg_add(&L->sql, c ? ", " : "");
         pg_ident(&L->sql, NULL, tb->cols[c].name);
         dray_buf_addc(&L->sql, ' ');
         pg_add(&L->sql,
                pg_column_type(L->pg, &tb->cols[c], type, sizeof(type)));
-        pg_add(&L->sql, ", ");
     }
-    pg_ident(&L->sql, NULL, PG_ROW_COLUMN);
-    pg_add(&L->sql, " bigint) ON COMMIT DROP;\n");
+    pg_add(&L->sql, ") ON COMMIT DROP;\n");
 }
 
 /* Lays the tables out for a segment and makes their stages. */
@@ -163,7 +158,6 @@ dray_status pg_layout(struct pg_load *L, dray_error *err)
         t->pgtypes = p;
         for (size_t c = 0; c < tb->n_cols; c++)
             p[c] = pg_column_pgtype(tb->cols[c].stype);
-        p[tb->n_cols] = DRAY_PGTYPE_INT8;
         t->ncols = tb->n_cols;
         /* Made once per batch, then emptied after each merge: creating
            and dropping per segment would pile up locks. */
@@ -276,27 +270,10 @@ static int emit_row(void *ctx, int32_t table, const struct dray_field *fields,
     struct pg_load *L = ctx;
     struct pg_tbl *t = &L->t[table];
     struct dray_sink sink;
-    char digits[24];
     int rc;
 
-    if (n + 1 > L->cap_fields) {
-        struct dray_field *f = realloc(L->fields, (n + 1) * sizeof(*f));
-        if (f == NULL)
-            return -2;
-        L->fields = f;
-        L->cap_fields = n + 1;
-    }
-    memcpy(L->fields, fields, n * sizeof(*fields));
-    if (t->staged) {
-        int len =
-            snprintf(digits, sizeof(digits), "%lld", (long long)L->cur_row);
-        L->fields[n] =
-            (struct dray_field){DRAY_F_INT, digits, (size_t)len, L->cur_row};
-        n++;
-    }
     dray_sink_to_buf(&sink, &t->out.mem);
-    rc = dray_copy_binary_write_row(&sink, L->fields, t->pgtypes, n,
-                                    &L->scratch);
+    rc = dray_copy_binary_write_row(&sink, fields, t->pgtypes, n, &L->scratch);
     if (rc == -1) {
         L->row_failed = 1;
         return 1;
@@ -431,7 +408,6 @@ dray_status pg_emit(struct pg_load *L, const dray_record *rec,
     for (size_t i = 0; i < L->n_t; i++)
         pg_spill_mark(&L->t[i].out);
     L->row_failed = 0;
-    L->cur_row = meta->row;
     dray_buf_reset(&L->reason);
     rc = dray_flatten_rows(L->ts, &L->doc, meta, -1, emit_row, L, &L->reason);
     if (rc == -2)
@@ -479,7 +455,6 @@ void pg_rows_release(struct pg_load *L)
         free(L->t[i].pgtypes);
     }
     free(L->t);
-    free(L->fields);
     L->t = NULL;
     L->n_t = 0;
 }
