@@ -107,8 +107,7 @@ static dray_status end_piece(struct pg_load *L, dray_status st,
         L->copying = 0;
         for (size_t i = 0; i < L->n_t; i++) {
             L->t[i].rows = rows[i];
-            L->t[i].out.mem.len = L->t[i].out.committed = 0;
-            L->t[i].out.rows = L->t[i].out.rows_pending = 0;
+            pg_spill_reset(&L->t[i].out); /* a spill file too */
         }
         *refused = 1;
         L->winners_made = L->winners_before; /* made in the piece: gone */

@@ -38,6 +38,15 @@ int pg_spill_commit(struct pg_spill *s, size_t limit)
     return 0;
 }
 
+void pg_spill_reset(struct pg_spill *s)
+{
+    if (s->file)
+        fclose(s->file);
+    s->file = NULL;
+    s->mem.len = s->committed = 0;
+    s->rows = s->rows_pending = 0;
+}
+
 void pg_spill_release(struct pg_spill *s)
 {
     if (s->file)

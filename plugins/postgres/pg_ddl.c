@@ -10,10 +10,29 @@
 const char *pg_column_type(const struct pg *pg, const struct dray_column *c,
                            char *buf, size_t n)
 {
-    (void)pg;
     if (dray_types_sql(&pg->types, c->stype, -1, buf, n) < 0)
         return "text"; /* nested values never reach a flattening dialect */
     return buf;
+}
+
+void pg_column_def(const struct pg *pg, struct dray_buf *sql,
+                   const struct dray_column *c)
+{
+    char type[64];
+
+    pg_ident(sql, NULL, c->name);
+    dray_buf_addc(sql, ' ');
+    pg_add(sql, pg_column_type(pg, c, type, sizeof(type)));
+}
+
+void pg_column_defs(const struct pg *pg, struct dray_buf *sql,
+                    const struct dray_table *tb)
+{
+    for (size_t c = 0; c < tb->n_cols; c++) {
+        if (c > 0)
+            pg_add(sql, ", ");
+        pg_column_def(pg, sql, &tb->cols[c]);
+    }
 }
 
 int32_t pg_column_pgtype(int stype)
@@ -103,19 +122,12 @@ static void create_table(const struct pg *pg, struct dray_buf *sql,
                          const char *schema, const struct dray_table *tb,
                          int keyed)
 {
-    char type[64];
     int any_key = 0;
 
     pg_add(sql, "CREATE TABLE ");
     pg_ident(sql, schema, tb->name);
     pg_add(sql, " (");
-    for (size_t c = 0; c < tb->n_cols; c++) {
-        if (c > 0)
-            pg_add(sql, ", ");
-        pg_ident(sql, NULL, tb->cols[c].name);
-        dray_buf_addc(sql, ' ');
-        pg_add(sql, pg_column_type(pg, &tb->cols[c], type, sizeof(type)));
-    }
+    pg_column_defs(pg, sql, tb);
     /* PostgreSQL names it <table>_pkey, cut to fit, as Stitch's does. */
     for (size_t c = 0; keyed && c < tb->n_cols; c++) {
         if (!(tb->cols[c].flags & DRAY_COL_KEY) ||
@@ -150,7 +162,6 @@ static void column_comments(struct dray_buf *sql, const char *schema,
 static void alter_table(const struct pg *pg, struct dray_buf *sql,
                         const char *schema, const struct dray_table *tb)
 {
-    char type[64];
     int any = 0;
 
     for (size_t c = 0; c < tb->n_cols; c++) {
@@ -174,9 +185,7 @@ static void alter_table(const struct pg *pg, struct dray_buf *sql,
             pg_ident(sql, schema, tb->name);
         }
         pg_add(sql, any ? ", ADD COLUMN " : " ADD COLUMN ");
-        pg_ident(sql, NULL, col->name);
-        dray_buf_addc(sql, ' ');
-        pg_add(sql, pg_column_type(pg, col, type, sizeof(type)));
+        pg_column_def(pg, sql, col);
         any = 1;
     }
     if (any)

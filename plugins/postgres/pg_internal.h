@@ -17,7 +17,6 @@
 /* One configured destination: its options and its connection. */
 struct pg {
     dray_instance *inst;
-    const dray_config *cfg;
     char *dsn;
     char *schema_tmpl; /* the schema option; may hold {integration} */
     char *sslrootcert; /* NULL: the system store */
@@ -38,8 +37,9 @@ struct pg {
 /* Connects (again) when there is no good connection. */
 dray_status pg_connect(struct pg *pg, dray_error *err);
 void pg_disconnect(struct pg *pg);
-/* The DSN with the TLS default for a remote host applied; "" when the
-   DSN cannot be parsed (its error in why). Caller frees. */
+/* The sslmode the DSN (or PGSSLMODE) sets, "" when none, and in *remote
+   whether it names another machine; NULL when the DSN cannot be parsed
+   (why says why). Caller frees. */
 char *pg_effective_sslmode(const char *dsn, int *remote, char *why,
                            size_t why_len);
 
@@ -112,6 +112,11 @@ dray_status pg_ddl_rejects(struct pg *pg, const char *schema, dray_error *err);
 /* The SQL type of a column. */
 const char *pg_column_type(const struct pg *pg, const struct dray_column *c,
                            char *buf, size_t n);
+/* Appends "name" type, for one column or every column of a table. */
+void pg_column_def(const struct pg *pg, struct dray_buf *sql,
+                   const struct dray_column *c);
+void pg_column_defs(const struct pg *pg, struct dray_buf *sql,
+                    const struct dray_table *tb);
 int32_t pg_column_pgtype(int stype);
 
 /* ---- pg_copy.c: binary COPY streams and spill files ---- */
@@ -130,6 +135,8 @@ void pg_spill_mark(struct pg_spill *s);     /* a record starts */
 void pg_spill_rollback(struct pg_spill *s); /* it failed */
 /* It succeeded; spills to the file past limit. -1 on a write error. */
 int pg_spill_commit(struct pg_spill *s, size_t limit);
+/* Empties it for the next segment (its file closed); keeps the memory. */
+void pg_spill_reset(struct pg_spill *s);
 void pg_spill_release(struct pg_spill *s);
 /* A binary COPY in steps: begin sends the header, end the trailer (rows
    gets the count the server reports); abort gives up. */
@@ -141,10 +148,6 @@ void pg_copy_abort(struct pg *pg);
 /* COPY table (cols) FROM STDIN binary, fed from s. */
 dray_status pg_copy_spill(struct pg *pg, const char *sql, struct pg_spill *s,
                           dray_error *err);
-
-/* ---- pg_merge.c: from the stage into the tables ---- */
-
-struct pg_load; /* pg_load.c */
 
 /* ---- pg_readback.c ---- */
 dray_status pg_readback(void *state, const char *ns, const char *table,

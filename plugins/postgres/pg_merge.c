@@ -154,26 +154,35 @@ static dray_status upsert_root(struct pg_load *L, size_t ri, const char **keys,
 }
 
 /* The subtable's _sdc_source_key_* columns, in key order. */
-static size_t source_keys(const char *const *names, size_t n, const char **out,
-                          size_t max)
+/* A subtable's _sdc_source_key_* columns, in key order: of a table the
+   destination has, by name; of one in the table set, by role. */
+static size_t catalog_source_keys(const struct pg_table *t, const char **sk)
 {
-    size_t k = 0;
+    size_t n = 0;
 
-    for (size_t c = 0; c < n && k < max; c++)
-        if (strncmp(names[c], "_sdc_source_key_", 16) == 0)
-            out[k++] = names[c];
-    return k;
+    for (size_t c = 0; c < t->n_cols && n < 64; c++)
+        if (strncmp(t->cols[c].name, "_sdc_source_key_", 16) == 0)
+            sk[n++] = t->cols[c].name;
+    return n;
+}
+
+static size_t table_source_keys(const struct dray_table *tb, const char **sk)
+{
+    size_t n = 0;
+
+    for (size_t c = 0; c < tb->n_cols; c++)
+        if (tb->cols[c].system == DRAY_SYS_SOURCE_KEY && tb->cols[c].level < 64)
+            sk[tb->cols[c].level] = tb->cols[c].name, n++;
+    return n;
 }
 
 /* Deletes the rows of a subtable that belong to a winning key: the new
    record's array replaces them, even when it is now empty. */
 static dray_status clear_children(struct pg_load *L, const char *table,
-                                  const char *const *names, size_t n,
+                                  const char **sk, size_t n_sk,
                                   const char **keys, size_t n_keys,
                                   dray_error *err)
 {
-    const char *sk[64];
-    size_t n_sk = source_keys(names, n, sk, 64);
     struct dray_buf *q = &L->sql;
 
     if (n_sk != n_keys)
@@ -206,12 +215,9 @@ static dray_status insert_children(struct pg_load *L, size_t i,
                                    dray_error *err)
 {
     const struct dray_table *tb = dray_tableset_table(L->ts, i);
-    const char *names[1600], *sk[64];
-    size_t n = tb->n_cols < 1600 ? tb->n_cols : 1600, n_sk;
+    const char *sk[64];
+    size_t n_sk = table_source_keys(tb, sk);
 
-    for (size_t c = 0; c < n; c++)
-        names[c] = tb->cols[c].name;
-    n_sk = source_keys(names, n, sk, 64);
     if (n_sk != n_keys)
         return dray_error_set(err, DRAY_E_PERMANENT, NULL,
                               "subtable %s has %zu source key columns for "
@@ -232,7 +238,7 @@ static dray_status insert_children(struct pg_load *L, size_t i,
 static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
 {
     const struct dray_table *root = dray_tableset_table(L->ts, ri);
-    const char *keys[64];
+    const char *keys[64], *sk[64];
     size_t n_keys = 0;
     dray_status st;
 
@@ -246,35 +252,19 @@ static dray_status upsert(struct pg_load *L, size_t ri, dray_error *err)
        made. */
     for (size_t i = 0; st == DRAY_OK && i < L->cat.n_tables; i++) {
         const struct pg_table *t = &L->cat.tables[i];
-        const char **names;
-        if (strcmp(t->name, root->name) == 0)
-            continue;
-        names = malloc((t->n_cols + 1) * sizeof(*names));
-        if (names == NULL)
-            return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-        for (size_t c = 0; c < t->n_cols; c++)
-            names[c] = t->cols[c].name;
-        st = clear_children(L, t->name, names, t->n_cols, keys, n_keys, err);
-        free(names);
+        if (strcmp(t->name, root->name) != 0)
+            st = clear_children(L, t->name, sk, catalog_source_keys(t, sk),
+                                keys, n_keys, err);
     }
     for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
         const struct dray_table *tb = dray_tableset_table(L->ts, i);
-        const char **names;
-        if (i == ri || pg_catalog_find(&L->cat, tb->name) != NULL)
-            continue;
-        names = malloc((tb->n_cols + 1) * sizeof(*names));
-        if (names == NULL)
-            return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-        for (size_t c = 0; c < tb->n_cols; c++)
-            names[c] = tb->cols[c].name;
-        st = clear_children(L, tb->name, names, tb->n_cols, keys, n_keys, err);
-        free(names);
+        if (i != ri && pg_catalog_find(&L->cat, tb->name) == NULL)
+            st = clear_children(L, tb->name, sk, table_source_keys(tb, sk),
+                                keys, n_keys, err);
     }
-    for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++) {
-        if (i == ri)
-            continue;
-        st = insert_children(L, i, keys, n_keys, err);
-    }
+    for (size_t i = 0; st == DRAY_OK && i < L->n_t; i++)
+        if (i != ri)
+            st = insert_children(L, i, keys, n_keys, err);
     return st;
 }
 

@@ -102,7 +102,6 @@ static dray_status pg_create(dray_instance *inst, const dray_config *cfg,
     if (pg == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     pg->inst = inst;
-    pg->cfg = cfg;
     pg->dsn = opt_dup(cfg, "dsn");
     pg->schema_tmpl = opt_dup(cfg, "schema");
     pg->sslrootcert = opt_dup(cfg, "sslrootcert");

@@ -79,8 +79,6 @@ static void copy_sql(struct pg_load *L, size_t i, struct dray_buf *sql)
    they merge by the new names. */
 static dray_status alter_stages(struct pg_load *L, dray_error *err)
 {
-    char type[64];
-
     dray_buf_reset(&L->sql);
     for (size_t i = 0; i < L->n_t; i++) {
         const struct dray_table *tb = dray_tableset_table(L->ts, i);
@@ -99,9 +97,7 @@ static dray_status alter_stages(struct pg_load *L, dray_error *err)
                 pg_ident(&L->sql, NULL, col->name);
             } else {
                 pg_add(&L->sql, " ADD COLUMN ");
-                pg_ident(&L->sql, NULL, col->name);
-                dray_buf_addc(&L->sql, ' ');
-                pg_add(&L->sql, pg_column_type(L->pg, col, type, sizeof(type)));
+                pg_column_def(L->pg, &L->sql, col);
             }
             pg_add(&L->sql, ";\n");
         }
@@ -113,19 +109,10 @@ static dray_status alter_stages(struct pg_load *L, dray_error *err)
 
 static void create_stage(struct pg_load *L, size_t i)
 {
-    const struct dray_table *tb = dray_tableset_table(L->ts, i);
-    char type[64];
-
     pg_add(&L->sql, "CREATE TEMP TABLE ");
     pg_ident(&L->sql, NULL, L->t[i].stage);
     pg_add(&L->sql, " (");
-    for (size_t c = 0; c < tb->n_cols; c++) {
-        pg_add(&L->sql, c ? ", " : "");
-        pg_ident(&L->sql, NULL, tb->cols[c].name);
-        dray_buf_addc(&L->sql, ' ');
-        pg_add(&L->sql,
-               pg_column_type(L->pg, &tb->cols[c], type, sizeof(type)));
-    }
+    pg_column_defs(L->pg, &L->sql, dray_tableset_table(L->ts, i));
     pg_add(&L->sql, ") ON COMMIT DROP;\n");
 }
 
@@ -193,15 +180,6 @@ dray_status pg_segment_begin(struct pg_load *L, dray_error *err)
     return st;
 }
 
-static void spill_reset(struct pg_spill *s)
-{
-    if (s->file)
-        fclose(s->file);
-    s->file = NULL;
-    s->mem.len = s->committed = 0;
-    s->rows = s->rows_pending = 0;
-}
-
 /* Finishes the segment's COPYs. */
 dray_status pg_segment_flush(struct pg_load *L, dray_error *err)
 {
@@ -235,7 +213,7 @@ dray_status pg_segment_merge(struct pg_load *L, dray_error *err)
     for (size_t i = 0; i < L->n_t; i++) {
         if (!L->t[i].staged)
             L->t[i].rows += L->t[i].out.rows;
-        spill_reset(&L->t[i].out);
+        pg_spill_reset(&L->t[i].out);
     }
     return st;
 }
