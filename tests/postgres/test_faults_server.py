@@ -27,7 +27,6 @@ import random
 import re
 import signal
 import socket
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -36,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from faults_util import (DEBUG, INTEG, PG, busy_backends,  # noqa: E402
                          check_ledger, check_tables, drop_schemas, main,
                          no_json_escapes, no_raw_server_lines, pg_spool)
-from runtime_util import SLOW, check, wait_for  # noqa: E402
+from runtime_util import SLOW, check, exit_code, wait_for  # noqa: E402
 
 
 # ---- 2. the server ends the connection mid-load ----
@@ -74,10 +73,7 @@ def test_terminate():
               "the middle of a COPY or INSERT: %s" % how)
         print("terminated the connection running %r" % (done or [None])[0],
               flush=True)
-        try:
-            rc = p.wait(timeout=300 * SLOW)
-        except subprocess.TimeoutExpired:
-            rc = None
+        rc = exit_code(p, 300 * SLOW)
         err = s.err_text()
         if DEBUG:
             print(err)
@@ -161,10 +157,7 @@ def test_server_down():
         check(loaded, "everything loaded once the server was back: %s"
               % s.batches())
         p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=60 * SLOW)
-        except subprocess.TimeoutExpired:
-            rc = None
+        rc = exit_code(p, 60 * SLOW)
         err = s.err_text()
         check(rc == 0, "exit after SIGTERM: %s: %s" % (rc, err[-1500:]))
         check("quarantine" not in err, "nothing quarantined: %s"

@@ -394,6 +394,14 @@ def stop(p):
     p.wait()
 
 
+def exit_code(p, timeout):
+    """p's exit status, or None when it has not ended within timeout."""
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def run_tests(tests):
     """Runs each test (ONLY=word: those whose name holds it), timing
     each, then prints the tally and exits."""

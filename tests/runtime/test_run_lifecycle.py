@@ -14,8 +14,8 @@ import signal
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from runtime_util import (MR, SANITIZED, Spool, check, gone, records,
-                          run_tests, wait_for, workers)
+from runtime_util import (MR, SANITIZED, Spool, check, exit_code, gone,
+                          records, run_tests, wait_for, workers)
 from runtime_util import stop as stop_run
 
 
@@ -55,10 +55,7 @@ def test_sigterm():
                        open(os.path.join(s.tmp, "run.err")).read(), 30),
               "first signal seen")
         p.send_signal(signal.SIGINT)
-        try:
-            rc = p.wait(timeout=30)
-        except Exception:
-            rc = None
+        rc = exit_code(p, 30)
         check(rc == 0, "second signal: run exits 0: %s" % rc)
         check(wait_for(lambda: gone(wpid), 10), "the worker was killed")
         check(s.batches() == [second], "the batch stays pending")
@@ -72,10 +69,7 @@ def test_sigterm():
               "the long load started again")
         wpid = s.starts("t", second)[-1][3]
         p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(timeout=30)
-        except Exception:
-            rc = None
+        rc = exit_code(p, 30)
         check(rc == 0, "grace over: exit 0: %s" % rc)
         check(wait_for(lambda: gone(wpid), 10), "the worker was killed")
         check(s.batches() == [second], "still pending")
@@ -163,10 +157,7 @@ def test_sigterm_while_starting():
             check(wait_for(lambda: workers(p.pid), 30),
                   "a worker is starting")
             p.send_signal(signal.SIGTERM)
-            try:
-                rc = p.wait(timeout=20)
-            except Exception:
-                rc = None
+            rc = exit_code(p, 20)
         finally:
             stop_run(p)
         err = open(os.path.join(s.tmp, "run.err")).read()
