@@ -1,8 +1,7 @@
 #!/bin/bash
-# README command (1): build dray, install its SDK into build/stage, build
-# the example plugin out of tree against it, check the quickstart config,
-# take a tap's output (shop.jsonl) into the spool and load it into the
-# example destination (JSON-lines files under examples/quickstart/out). No
+# README command (1): build dray, check the quickstart config, take a tap's
+# output (shop.jsonl) into the spool and load it with the S3 plugin into a
+# local folder (examples/quickstart/out), then show what was written. No
 # server to start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,35 +9,24 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs" >/dev/null
-cmake --install build --prefix "$PWD/build/stage" >/dev/null
-cmake -S examples/plugin-hello -B build/examples/plugin-hello \
-  -DCMAKE_PREFIX_PATH="$PWD/build/stage" >/dev/null
-cmake --build build/examples/plugin-hello >/dev/null
 
 config=examples/quickstart/dray.yml
-mkdir -p examples/quickstart/out
-echo "\$ dray plugins -c $config"
-build/bin/dray plugins -c "$config"
-echo
-echo "\$ dray check -c $config"
-build/bin/dray check -c "$config"
+export DRAY_QUICKSTART_OUT="$PWD/examples/quickstart/out"
+run() {
+  echo "\$ dray $*"
+  build/bin/dray "$@"
+  echo
+}
+run plugins -c "$config"
+run check -c "$config"
+run put -c "$config" --integration shop examples/quickstart/shop.jsonl
+run state -c "$config" --integration shop
+run run -c "$config" --once
+run status -c "$config"
 
+echo "Loaded into $DRAY_QUICKSTART_OUT:"
+(cd "$DRAY_QUICKSTART_OUT" && find . -path ./.dray-tmp -prune -o -type f -print | sort)
+first=$(cd "$DRAY_QUICKSTART_OUT" && find shop/orders -type f | sort | tail -n 1)
 echo
-echo "\$ dray put -c $config --integration shop examples/quickstart/shop.jsonl"
-build/bin/dray put -c "$config" --integration shop examples/quickstart/shop.jsonl
-echo
-echo "\$ dray state -c $config --integration shop"
-build/bin/dray state -c "$config" --integration shop
-echo
-echo
-echo "\$ dray status -c $config"
-build/bin/dray status -c "$config"
-echo
-echo "\$ dray run -c $config --once"
-build/bin/dray run -c "$config" --once
-echo
-echo "\$ dray status -c $config"
-build/bin/dray status -c "$config"
-echo
-echo "Loaded into examples/quickstart/out/:"
-ls -R examples/quickstart/out/
+echo "$DRAY_QUICKSTART_OUT/$first:"
+cat "$DRAY_QUICKSTART_OUT/$first"

@@ -434,6 +434,13 @@ int dray__ts_need(struct dray_tableset *ts, int32_t fi, int stype,
         if (f->col[stype] >= 0)
             return 0;
     }
+    /* Files have no column types: a value of another type goes into the
+       field's one column instead of splitting it (docs/DATA_CORE.md). */
+    if (f->first_stype != DRAY_ST_NONE && ts->opts.types &&
+        strcmp(ts->opts.types->name, "files") == 0) {
+        f->col[stype] = f->col[f->first_stype];
+        return 0;
+    }
     rc = check_room(ts, t, reason);
     if (rc != 0)
         return rc;

@@ -1,13 +1,14 @@
 #!/bin/bash
-# The public headers compile alone, as C99, C11 and C++11, pedantic, with
+# The public headers of the ABI and of the net library compile alone, as C99, C11 and C++11, pedantic, with
 # every warning an error: vendors include them from any kind of project.
 set -eu
 inc=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
-for h in dray_version.h dray_abi.h dray_plugin.h; do
-  printf '#include <dray/%s>\nint dray_probe(void);\nint dray_probe(void) { return DRAY_ABI_MAJOR; }\n' \
+for h in dray_version.h dray_abi.h dray_plugin.h dray_http.h dray_aws.h \
+         dray_s3.h; do
+  printf '#include <dray/%s>\n#include <dray/dray_version.h>\nint dray_probe(void);\nint dray_probe(void) { return DRAY_ABI_MAJOR; }\n' \
     "$h" > "$tmp/probe.c"
   cp "$tmp/probe.c" "$tmp/probe.cpp"
   for cmd in "cc -std=c99" "cc -std=c11" "c++ -std=c++11 -x c++"; do

@@ -553,6 +553,18 @@ static const struct fcase fcases[] = {
      "orders: id=1 n=123456789012345678901234\n",
      NULL},
 
+    {"files never split: another type shares the field's column",
+     "files",
+     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"}}}",
+     "id",
+     {"{\"id\":1,\"v\":5}", "{\"id\":2,\"v\":\"five\"}",
+      "{\"id\":3,\"v\":true}"},
+     "orders: id=bigint!, v=bigint," SYS "\n"
+     "orders: id=1 v=5\n"
+     "orders: id=2 v='five'\n"
+     "orders: id=3 v=true\n",
+     NULL},
+
     {"a member name with U+0000 is one field",
      "postgres",
      "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"}}}",
