@@ -38,7 +38,7 @@ int dray__s3_put(struct dray_s3 *s3, const char *bucket, const char *key,
 {
     struct dray_http_response resp = DRAY_HTTP_RESPONSE_INIT;
     struct dray__s3_req rq;
-    struct dray_http_header h[2];
+    struct dray_http_header h[1];
     char sha[65], md5[25];
     int rc;
 
@@ -62,11 +62,8 @@ int dray__s3_put(struct dray_s3 *s3, const char *bucket, const char *key,
     h[0].name = "Content-Type";
     h[0].value = content_type && *content_type ? content_type : OCTET_STREAM;
     rq.n_headers = 1;
-    if (md5_b64 != NULL) {
-        h[1].name = "Content-MD5";
-        h[1].value = md5_b64;
-        rq.n_headers = 2;
-    }
+    /* No Content-MD5: the signed x-amz-content-sha256 already makes S3
+       check the body. */
     rq.headers = h;
     rq.sha256_hex = sha256_hex;
     rc = dray__s3_send(s3, &rq, &resp, e);

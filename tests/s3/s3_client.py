@@ -618,7 +618,9 @@ def case_credentials(env):
         check_eq(len(log), 1, "one PUT, once credentials came")
         check("x-amz-security-token" in log[0]["headers"],
               "the session token sent: %r" % log[0]["headers"])
-        check("content-md5" in log[0]["headers"], "Content-MD5 sent")
+        check("x-amz-content-sha256" in log[0]["headers"] and
+              "content-md5" not in log[0]["headers"],
+              "the body's SHA-256 signed, no second hash (Content-MD5)")
     finally:
         fake.close()
     # No credentials anywhere: a configuration error, nothing sent.

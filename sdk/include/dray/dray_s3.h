@@ -90,9 +90,10 @@ int dray_s3_list_objects(struct dray_s3 *s3, const char *bucket,
 int dray_s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
                        const char *content_type, char **upload_id,
                        struct dray_s3_error *e);
-/* Uploads part part_no (1..10000); sha256_hex and md5_b64 of the body
-   (optional, computed when NULL for memory and file bodies). *etag is
-   malloc'd. */
+/* Uploads part part_no (1..10000); sha256_hex of the body (optional,
+   computed when NULL for memory and file bodies) is signed, so S3 checks
+   the body against it; md5_b64 is accepted for callers that have it and
+   not sent (no second hash). *etag is malloc'd. */
 int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
                             const char *key, const char *upload_id, int part_no,
                             const struct dray_http_body *body,
