@@ -34,54 +34,22 @@
 # counts): a load that is fast and wrong fails the benchmark (exit 1).
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-build=${BUILD:-build}
-[[ $build == /* ]] || build=$root/$build
-dray=$build/bin/dray
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 plugin=$build/lib/dray/plugins/postgres.so
 n=${N:-1000000}
 batch=${BATCH:-100000}
 big=${BENCH_BIG:-0}
 big_n=${BIG_N:-10000000}
 baselines_only=${BASELINES_ONLY:-0}
-repeat=${REPEAT:-1}
 fixture=$root/tests/fixtures/postgres.sh
 
-results=() # the report, one line each
-rss=()     # peak RSS lines
-sizes=()   # what the data sets hold
+sizes=() # what the data sets hold
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-
-say() { echo "bench: $*" >&2; }
-
-setup_work() {
-    if [ -n "${WORK:-}" ]; then
-        work=$WORK
-        mkdir -p "$work"
-        keep_work=1
-    else
-        work=$(mktemp -d /tmp/dray-bench-pg.XXXXXX)
-        keep_work=0
-    fi
-    work=$(cd "$work" && pwd)
-    chmod 755 "$work" # the server runs as postgres when we are root
-    mkdir -p "$work/logs"
-}
-
-cleanup() {
-    local rc=$?
+stop_services() {
     if [ -n "${work:-}" ]; then
         bash "$fixture" stop "$work/pg" >/dev/null 2>&1 || true
-        if [ "$keep_work" = 0 ]; then
-            rm -rf "$work"
-        fi
     fi
-    exit "$rc"
 }
 
 start_server() {
@@ -102,68 +70,7 @@ q() { # SQL: one query, unaligned, tuples only
         psql -X -q -v ON_ERROR_STOP=1 -At -c "$1"
 }
 
-meta() { # FILE KEY
-    sed -n "s/^$2=//p" "$1"
-}
-
-# ---- measuring -----------------------------------------------------------
-
-# measure NAME [--stdin FILE] -- CMD...: runs CMD under measure.py; its
-# stderr goes to logs/NAME.log; the results to logs/NAME.m.
-measure() {
-    local name=$1
-    shift
-    local opts=()
-    while [ "$1" != -- ]; do
-        opts+=("$1" "$2")
-        shift 2
-    done
-    shift
-    rm -f "$work/logs/$name.m"
-    python3 "$here/measure.py" --dray "$dray" "${opts[@]}" \
-        --stdout "$work/logs/$name.out" "$work/logs/$name.m" -- "$@" \
-        2>"$work/logs/$name.log" || true
-    [ -s "$work/logs/$name.m" ] || die "$name: measure.py wrote nothing"
-    keep_best "$name"
-}
-
-# Over REPEAT runs, NAME.best keeps the shortest wall clock and the
-# highest RSS figures.
-keep_best() { # NAME
-    local m=$work/logs/$1.m best=$work/logs/$1.best
-    if [ ! -f "$best" ]; then
-        cp "$m" "$best"
-        return 0
-    fi
-    awk -F= 'NR == FNR { v[$1] = $2; next }
-        $1 == "WALL" { if ($2 + 0 < v[$1] + 0) v[$1] = $2; next }
-        $1 == "RC" { v[$1] = $2; next }
-        { if (!($1 in v) || $2 + 0 > v[$1] + 0) v[$1] = $2 }
-        END { for (k in v) print k "=" v[k] }' "$best" "$m" |
-        sort >"$best.tmp"
-    mv "$best.tmp" "$best"
-}
-
-got() { # NAME KEY: the best of the runs so far
-    meta "$work/logs/$1.best" "$2"
-}
-
-# Fails with the log when the measured command did not exit 0.
-check_rc() { # NAME [CONFIG]
-    local rc
-    rc=$(meta "$work/logs/$1.m" RC)
-    [ "$rc" = 0 ] && return 0
-    echo "---- $1 exited $rc; the end of its log:" >&2
-    tail -n 30 "$work/logs/$1.log" >&2
-    if [ -n "${2:-}" ]; then
-        "$dray" status -c "$2" >&2 || true
-    fi
-    die "$1 failed (exit $rc)"
-}
-
-rate() { # ROWS SECONDS
-    awk -v r="$1" -v s="$2" 'BEGIN { printf "%.0f", r / (s > 0 ? s : 1e-9) }'
-}
+# ---- the report lines -----------------------------------------------------
 
 # One line of the report: what, dray's run, the baseline's, the ratio.
 compare() { # LABEL ROWS DRAY_NAME BASE_LABEL BASE_NAME
@@ -190,37 +97,6 @@ baseline() { # LABEL ROWS NAME
 took() { # NAME ROWS
     say "$1: $(meta "$work/logs/$1.m" WALL)s," \
         "$(rate "$2" "$(meta "$work/logs/$1.m" WALL)") rows/s"
-}
-
-note_rss() { # LABEL NAME
-    local line="" key kb part procs
-    while IFS='=' read -r key kb; do
-        part=${key#RSS_}
-        [ "$part" != cmd ] || continue
-        [ -z "$line" ] || line+=", "
-        line+=$(printf '%s %.1f MB' "$part" \
-            "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')")
-        procs=$(got "$2" "PROCS_$part")
-        [ "${procs:-1}" -le 1 ] || line+=" (x$procs)"
-    done < <(grep '^RSS_' "$work/logs/$2.m")
-    rss+=("$(printf '%-36s %s' "$1" "$line")")
-}
-
-# ---- data ----------------------------------------------------------------
-
-generate() { # KIND COUNT -> sets data dir
-    local dir=$work/data-$2
-    mkdir -p "$dir"
-    if [ -s "$dir/$1.meta" ] &&
-        [ "$(meta "$dir/$1.meta" RECORDS)" = "$2" ]; then
-        return 0
-    fi
-    say "generating $1, $2 records"
-    python3 "$here/gen_singer.py" "$1" "$2" "$dir"
-}
-
-warm() { # FILE...: into the page cache, so loads are measured, not reads
-    cat "$@" >/dev/null
 }
 
 # ---- tables --------------------------------------------------------------
@@ -509,17 +385,6 @@ bench_nested() { # COUNT [TAG]
     q "drop schema base_nest cascade"
 }
 
-# 10000000 as 10M, 20000 as 20k.
-short() { # COUNT
-    if [ $(($1 % 1000000)) = 0 ]; then
-        echo "$(($1 / 1000000))M"
-    elif [ $(($1 % 1000)) = 0 ]; then
-        echo "$(($1 / 1000))k"
-    else
-        echo "$1"
-    fi
-}
-
 # The report lines of one size.
 summary() { # COUNT [TAG]
     local c=$1 tag=${2:-} at=""
@@ -565,9 +430,8 @@ drop_data() { # COUNT: big data sets are large; keep them only in WORK
 report() {
     local line
     echo
-    echo "$("$dray" --version 2>/dev/null | head -n 1) ($dray)"
-    echo "PostgreSQL $(q 'show server_version'), $(nproc) CPUs," \
-        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    about_dray
+    echo "PostgreSQL $(q 'show server_version'), $(about_cpus)"
     echo "N=$n records, batch.max_records=$batch, best of $repeat;" \
         "rows/s counts Singer records (nested: parents)"
     for line in "${sizes[@]}"; do echo "$line"; done
@@ -586,10 +450,8 @@ main() {
         die "no PostgreSQL plugin at $plugin (build it)"
     command -v psql >/dev/null || die "psql is not installed"
     case $n$repeat in '' | *[!0-9]*) die "N and REPEAT must be numbers" ;; esac
-    setup_work
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM
-    rm -f "$work"/logs/*.best
+    setup_work pg
+    chmod 755 "$work" # the server runs as postgres when we are root
     start_server
     say "work in $work, PostgreSQL on $PGHOST:$PGPORT"
 

@@ -35,53 +35,21 @@
 # a peak RSS of at most 64 MB that does not grow with the batch size.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-build=${BUILD:-build}
-[[ $build == /* ]] || build=$root/$build
-dray=$build/bin/dray
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 plugins=$build/lib/dray/plugins
 n=${N:-1000000}
 batches=${BATCHES:-$((${N:-1000000} / 10)) ${N:-1000000}}
 part=${PART:-8388608}
 threads=${THREADS:-1}
 formats=${FORMATS:-csv jsonl}
-repeat=${REPEAT:-1}
 bucket=bench
 
-results=() # the report, one line each
-rss=()     # peak RSS lines
-
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-
-say() { echo "bench: $*" >&2; }
-
-setup_work() {
-    if [ -n "${WORK:-}" ]; then
-        work=$WORK
-        mkdir -p "$work"
-        keep_work=1
-    else
-        work=$(mktemp -d /tmp/dray-bench-s3.XXXXXX)
-        keep_work=0
-    fi
-    work=$(cd "$work" && pwd)
-    mkdir -p "$work/logs"
-}
-
-cleanup() {
-    local rc=$?
+stop_services() {
     if [ -n "${moto_pid:-}" ]; then
         kill "$moto_pid" 2>/dev/null || true
         wait "$moto_pid" 2>/dev/null || true
     fi
-    if [ -n "${work:-}" ] && [ "$keep_work" = 0 ]; then
-        rm -rf "$work"
-    fi
-    exit "$rc"
 }
 
 py() { python3 "$here/s3_bench.py" "$@"; }
@@ -103,76 +71,6 @@ u.urlopen('$endpoint/moto-api/', timeout=2).read()" 2>/dev/null; then
     done
     tail -n 20 "$work/logs/moto.log" >&2
     die "moto_server did not start"
-}
-
-meta() { # FILE KEY
-    sed -n "s/^$2=//p" "$1"
-}
-
-# ---- measuring (as bench/postgres.sh) ------------------------------------
-
-measure() { # NAME -- CMD...
-    local name=$1
-    shift 2
-    rm -f "$work/logs/$name.m"
-    python3 "$here/measure.py" --dray "$dray" \
-        --stdout "$work/logs/$name.out" "$work/logs/$name.m" -- "$@" \
-        2>"$work/logs/$name.log" || true
-    [ -s "$work/logs/$name.m" ] || die "$name: measure.py wrote nothing"
-    keep_best "$name" "$work/logs/$name.m"
-}
-
-# Over REPEAT runs, NAME.best keeps the shortest wall clock and the
-# highest RSS figures.
-keep_best() { # NAME FILE
-    local m=$2 best=$work/logs/$1.best
-    if [ ! -f "$best" ]; then
-        cp "$m" "$best"
-        return 0
-    fi
-    awk -F= 'NR == FNR { v[$1] = $2; next }
-        $1 == "WALL" { if ($2 + 0 < v[$1] + 0) v[$1] = $2; next }
-        $1 == "RC" || $1 == "BYTES" || $1 == "OBJECTS" { v[$1] = $2; next }
-        { if (!($1 in v) || $2 + 0 > v[$1] + 0) v[$1] = $2 }
-        END { for (k in v) print k "=" v[k] }' "$best" "$m" |
-        sort >"$best.tmp"
-    mv "$best.tmp" "$best"
-}
-
-got() { # NAME KEY: the best of the runs so far
-    meta "$work/logs/$1.best" "$2"
-}
-
-check_rc() { # NAME [CONFIG]
-    local rc
-    rc=$(meta "$work/logs/$1.m" RC)
-    [ "$rc" = 0 ] && return 0
-    echo "---- $1 exited $rc; the end of its log:" >&2
-    tail -n 30 "$work/logs/$1.log" >&2
-    if [ -n "${2:-}" ]; then
-        "$dray" status -c "$2" >&2 || true
-    fi
-    die "$1 failed (exit $rc)"
-}
-
-rate() { # AMOUNT SECONDS
-    awk -v r="$1" -v s="$2" 'BEGIN { printf "%.0f", r / (s > 0 ? s : 1e-9) }'
-}
-
-mbps() { # BYTES SECONDS
-    awk -v b="$1" -v s="$2" \
-        'BEGIN { printf "%.1f", b / 1048576 / (s > 0 ? s : 1e-9) }'
-}
-
-# 1000000 as 1M, 100000 as 100k.
-short() {
-    if [ $(($1 % 1000000)) = 0 ]; then
-        echo "$(($1 / 1000000))M"
-    elif [ $(($1 % 1000)) = 0 ]; then
-        echo "$(($1 / 1000))k"
-    else
-        echo "$1"
-    fi
 }
 
 # ---- one load ------------------------------------------------------------
@@ -216,7 +114,7 @@ bench_one() { # FORMAT BATCH
     py baseline "$endpoint" "$bucket" "$prefix/" "$part" "$threads" \
         "$work/copy" "$work/logs/base-$tag.m" ||
         die "$tag: the baseline upload failed"
-    keep_best "base-$tag" "$work/logs/base-$tag.m"
+    keep_best "base-$tag"
     cp "$work/logs/check-$tag.m" "$work/logs/check-$tag.best"
     say "$tag: boto3 upload_file $(meta "$work/logs/base-$tag.m" WALL)s"
     py clear "$endpoint" "$bucket"
@@ -224,6 +122,11 @@ bench_one() { # FORMAT BATCH
 }
 
 # ---- the report ----------------------------------------------------------
+
+mbps() { # BYTES SECONDS
+    awk -v b="$1" -v s="$2" \
+        'BEGIN { printf "%.1f", b / 1048576 / (s > 0 ? s : 1e-9) }'
+}
 
 compare() { # FORMAT BATCH
     local tag dw bw bytes line
@@ -239,28 +142,13 @@ compare() { # FORMAT BATCH
     results+=("$line")
 }
 
-note_rss() { # LABEL NAME
-    local line="" key kb part procs
-    while IFS='=' read -r key kb; do
-        part=${key#RSS_}
-        [ "$part" != cmd ] || continue
-        [ -z "$line" ] || line+=", "
-        line+=$(printf '%s %.1f MB' "$part" \
-            "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')")
-        procs=$(got "$2" "PROCS_$part")
-        [ "${procs:-1}" -le 1 ] || line+=" (x$procs)"
-    done < <(grep '^RSS_' "$work/logs/$2.best")
-    rss+=("$(printf '%-30s %s' "$1" "$line")")
-}
-
 report() {
     local line fmt b
     echo
-    echo "$("$dray" --version 2>/dev/null | head -n 1) ($dray)"
+    about_dray
     echo "moto $(python3 -c 'import moto; print(moto.__version__)')," \
         "boto3 $(python3 -c 'import boto3; print(boto3.__version__)')," \
-        "$(nproc) CPUs," \
-        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+        "$(about_cpus)"
     echo "N=$n flat records, part_size $part, boto3 threads $threads," \
         "best of $repeat; MB/s counts the objects' bytes"
     echo
@@ -271,9 +159,10 @@ report() {
     echo "peak RSS (VmHWM, sampled every 50 ms; worker = dray __worker):"
     for fmt in $formats; do
         for b in $batches; do
-            note_rss "put ($fmt, $(short "$b"))" "put-$fmt-$(short "$b")"
+            note_rss "put ($fmt, $(short "$b"))" \
+                "put-$fmt-$(short "$b")" 30
             note_rss "run --once ($fmt, $(short "$b"))" \
-                "run-$fmt-$(short "$b")"
+                "run-$fmt-$(short "$b")" 30
         done
     done
     for line in "${rss[@]}"; do echo "$line"; done
@@ -288,21 +177,13 @@ main() {
     case $n$repeat$part$threads in
     '' | *[!0-9]*) die "N, REPEAT, PART and THREADS must be numbers" ;;
     esac
-    setup_work
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM
-    rm -f "$work"/logs/*.best
+    setup_work s3
     start_moto
     say "work in $work, moto_server at $endpoint"
 
-    mkdir -p "$work/data-$n"
+    generate flat "$n"
     data=$work/data-$n/flat.jsonl
-    if [ ! -s "$work/data-$n/flat.meta" ] ||
-        [ "$(meta "$work/data-$n/flat.meta" RECORDS)" != "$n" ]; then
-        say "generating $n records"
-        python3 "$here/gen_singer.py" flat "$n" "$work/data-$n"
-    fi
-    cat "$data" >/dev/null # into the page cache
+    warm "$data"
 
     for ((round = 1; round <= repeat; round++)); do
         [ "$repeat" = 1 ] || say "round $round of $repeat"

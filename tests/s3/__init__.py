@@ -8,7 +8,8 @@ plugin's end-to-end tests:
   every request; also runnable as a process;
 - s3_util: boto3 helpers to look at what was written.
 
-The modules import nothing from each other: put this folder on sys.path
-and import them by name (s3_client.py does), or import them as
-tests.s3.<module> from the repository root.
+The modules import nothing from each other (fault_proxy.py takes its
+request handler's base from tests/sdk/net/loopback_http.py): put this
+folder on sys.path and import them by name (s3_client.py does), or import
+them as tests.s3.<module> from the repository root.
 """

@@ -58,6 +58,7 @@ import base64
 import hashlib
 import http.client
 import json
+import os
 import select
 import socket
 import struct
@@ -65,7 +66,11 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "sdk", "net"))
+from loopback_http import QuietHandler  # noqa: E402
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate",
               "proxy-authorization", "te", "trailer", "trailers",
@@ -134,35 +139,8 @@ class _Server(ThreadingHTTPServer):
         pass  # resets are on purpose; a test asserts on the log instead
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
+class _Handler(QuietHandler):
     # ---- plumbing ----
-
-    def _read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            out = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _send(self, status, body, ctype="application/xml"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def _reset(self):
         """Closes with a TCP reset: no answer at all."""
@@ -267,19 +245,19 @@ class _Handler(BaseHTTPRequestHandler):
                 srv.set_faults(rules)
             with srv.lock:
                 out = [r.as_json() for r in srv.rules]
-            return self._send(200, json.dumps(out).encode(),
-                              "application/json")
+            return self.send_body(200, json.dumps(out).encode(),
+                                  "application/json")
         if path == "/__log":
             if self.command == "DELETE":
                 srv.clear_log()
-            return self._send(200, json.dumps(srv.log()).encode(),
-                              "application/json")
-        return self._send(404, b"no such control endpoint", "text/plain")
+            return self.send_body(200, json.dumps(srv.log()).encode(),
+                                  "application/json")
+        return self.send_body(404, b"no such control endpoint", "text/plain")
 
     # ---- requests ----
 
     def _handle(self):
-        body = self._read_body()
+        body = self.read_body()
         parts = urllib.parse.urlsplit(self.path)
         if parts.path.startswith("/__"):
             return self._control(parts.path, body)
@@ -296,14 +274,14 @@ class _Handler(BaseHTTPRequestHandler):
         bad = self._digest_mismatch(body)
         if bad is not None:  # as S3 would, before any fault
             entry["status"] = 400
-            return self._send(400, error_body(bad, "Digest mismatch."))
+            return self.send_body(400, error_body(bad, "Digest mismatch."))
         if action in CANNED or action == "error":
             status, code, msg = CANNED.get(action) or (
                 int(rule.spec.get("status", 500)),
                 rule.spec.get("code", "InternalError"),
                 rule.spec.get("message", "Injected by the fault proxy."))
             entry["status"] = status
-            return self._send(status, error_body(code, msg))
+            return self.send_body(status, error_body(code, msg))
         if action == "reset":
             if rule.spec.get("forward"):
                 conn, r = self._forward(body)
@@ -319,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
                 r.read()
                 conn.close()
             entry["status"] = 200
-            return self._send(200, error_body(
+            return self.send_body(200, error_body(
                 rule.spec.get("code", "InternalError"),
                 "We encountered an internal error. Please try again."))
         conn, r = self._forward(body)

@@ -16,15 +16,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import traceback
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "sdk", "net"))
 
 from fault_proxy import FaultProxy  # noqa: E402
+from loopback_http import LoopbackServer, QuietHandler  # noqa: E402
 from s3_server import SLOW, MotoServer, free_port, have_moto  # noqa: E402
 import s3_util  # noqa: E402
 
@@ -557,7 +557,7 @@ def case_connect_refused(env):
              (0, "ConnectFailed", 1, 0), "the error")
 
 
-class FakeContainerCreds:
+class FakeContainerCreds(LoopbackServer):
     """A container credentials endpoint that fails `fail` times with 503
     (the chain calls that transient), then gives session credentials."""
 
@@ -566,12 +566,7 @@ class FakeContainerCreds:
         self.calls = 0
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(QuietHandler):
             def do_GET(self):
                 fake.calls += 1
                 if fake.calls <= fake.fail:
@@ -582,23 +577,13 @@ class FakeContainerCreds:
                         "SecretAccessKey": "container-secret",
                         "Token": "container-session-token",
                         "Expiration": "2999-01-01T00:00:00Z"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(status, body, "application/json")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+        super().__init__(H)
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/creds" % self.server.server_address[1]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.endpoint + "/creds"
 
 
 def case_credentials(env):
@@ -681,7 +666,7 @@ def case_mpu_ops(env):
     assert_no_uploads(env, b, "after the aborts")
 
 
-class FakeUploads:
+class FakeUploads(LoopbackServer):
     """ListMultipartUploads alone, strictly (moto ignores max-uploads):
     pages of max-uploads entries after key-marker/upload-id-marker, in
     (key, upload id) order, as S3 documents it."""
@@ -691,12 +676,7 @@ class FakeUploads:
         self.queries = []
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class H(QuietHandler):
             def do_GET(self):
                 u = urllib.parse.urlsplit(self.path)
                 q = dict(urllib.parse.parse_qsl(u.query,
@@ -730,25 +710,9 @@ class FakeUploads:
                 self.answer(200, "".join(body))
 
             def answer(self, status, text):
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_body(status, text.encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    @property
-    def endpoint(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(H)
 
 
 def case_list_uploads_paging(env):

@@ -1,5 +1,7 @@
 """Shared by the S3 plugin's tests against moto and real S3
-(test_s3_moto_e2e.py, _faults, _auth, _kill, test_s3_live.py).
+(test_s3_moto_e2e.py, _faults, _auth, _kill, test_s3_live.py), on top of
+s3_common.py (what the file:// tests share too; re-exported here, so
+that a test imports from this module alone).
 
     DRAY PLUGIN_DIR are the scripts' arguments (PLUGIN_DIR holds s3.so).
 
@@ -11,7 +13,7 @@ folder (no ~/.aws of the machine), no instance metadata unless a test
 asks for it. What the tests assert on is what a user could look at: the
 objects read back with boto3 (an independent client), parsed with
 Python's csv, json and gzip, dray's exit codes and output, `dray status`
-and `dray quarantine show`.
+and `dray quarantine show`. main_with_moto() is the scripts' main.
 """
 import csv
 import gzip
@@ -19,32 +21,25 @@ import hashlib
 import io
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
-from checks import check, finish  # noqa: E402,F401 (re-exported)
-from runtime_util import SLOW, env as runtime_env  # noqa: E402,F401
-from runtime_util import stop, wait_for, workers, yaml  # noqa: E402,F401
+# Re-exported: the moto tests import these from here.
+from s3_common import (  # noqa: E402,F401
+    DRAY, EXTRACTED, EXTRACTED_UTC, FLAT, JSONL_TAIL, PLUGINS, QUOTING_VALUES,
+    SLOW, SUBSYS, SYS, LakeBase, check, check_order_items, check_order_one,
+    check_plain_unquoted, check_quote_all, check_quoting_values,
+    check_same_objects, finish, orders_input, orders_schema, parse_key,
+    quoting_input, raw_fields, read_csv, record, require_plugin, run_tests,
+    runtime_env, schema, tables_of)
+from runtime_util import stop, wait_for, workers  # noqa: E402,F401
+from s3_server import have_moto  # noqa: E402
 import s3_util  # noqa: E402
 
-DRAY, PLUGINS = sys.argv[1], sys.argv[2]
-INTEG = "shop"
 MIB = 1024 * 1024
-# The system columns of a CSV table (docs/DATA_CORE.md); the root's also
-# have _sdc_extracted_at when records carry time_extracted.
-SUBSYS = {"_sdc_received_at", "_sdc_batched_at", "_sdc_sequence",
-          "_sdc_table_version"}
-JSONL_TAIL = ["_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at",
-              "_sdc_table_version", "_sdc_sequence"]
 
 
 def dray_env(extra=None, home=None):
@@ -88,42 +83,25 @@ def no_sanitizer_report(text, what):
                                                          i + 1500]))
 
 
-class Lake:
+class Lake(LakeBase):
     """A temp folder with a config whose destinations are s3 instances."""
+
+    TMP_PREFIX = "dray-s3m-"
+    CONCURRENCY = 2
+    BATCH_TIMEOUT = 300
+    RUN_TIMEOUT = 300
 
     def __init__(self, name, dests, batch=None, spool=None, run=None,
                  env=None):
         """dests: {name: options}; a url file://{tmp}/NAME is a folder in
-        the Lake's own."""
-        self.tmp = tempfile.mkdtemp(prefix="dray-s3m-%s-" % name)
-        self.cfg = os.path.join(self.tmp, "dray.yml")
-        self.spool = os.path.join(self.tmp, "spool")
+        the Lake's own. env: dray's environment on top of dray_env()."""
         self.env_extra = dict(env or {})
-        self.puts = []  # (ms before, ms after) of each put
-        r = {"concurrency": 2, "poll_interval": "100ms", "grace": "5s",
-             "crash_limit": 20, "batch_timeout": "%ds" % (300 * SLOW),
-             "retry": {"attempts": 2, "initial": "50ms", "max": "100ms"}}
-        r.update(run or {})
-        lines = ["spool: %s" % yaml(dict({"path": "./spool"},
-                                         **(spool or {}))),
-                 "plugin_path: [%s]" % json.dumps(PLUGINS),
-                 "run: %s" % yaml(r)]
-        if batch:
-            lines.append("batch: %s" % yaml(batch))
-        lines.append("destinations:")
-        for d, opts in dests.items():
-            if str(opts.get("url", "")).startswith("file://{tmp}/"):
-                opts = dict(opts, url=opts["url"].replace("{tmp}", self.tmp))
-            lines.append("  - {name: %s, plugin: s3, mode: append, "
-                         "options: %s}" % (d, yaml(opts)))
-        lines.append("routes:")
-        lines.append("  - {integration: %s, destinations: [%s]}"
-                     % (INTEG, ", ".join(dests)))
-        with open(self.cfg, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        super().__init__(name, dests, batch=batch, spool=spool, run=run)
 
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def dest_options(self, name, opts):
+        if str(opts.get("url", "")).startswith("file://{tmp}/"):
+            return dict(opts, url=opts["url"].replace("{tmp}", self.tmp))
+        return opts
 
     def env(self, extra=None):
         e = dict(self.env_extra)
@@ -131,30 +109,8 @@ class Lake:
         return dray_env(e, home=self.tmp)
 
     def dray(self, *args, stdin=None, timeout=120, env=None):
-        p = subprocess.run([DRAY] + list(args), input=stdin, text=True,
-                           capture_output=True, env=self.env(env),
-                           timeout=timeout * SLOW)
+        p = super().dray(*args, stdin=stdin, timeout=timeout, env=env)
         no_sanitizer_report(p.stderr, "dray %s" % args[0])
-        return p
-
-    def put(self, messages, expect_exit=0, timeout=120):
-        """messages: dicts, or str lines sent as written."""
-        text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n"
-                       for m in messages)
-        t0 = int(time.time() * 1000)
-        p = self.dray("put", "-q", "-c", self.cfg, "--integration", INTEG,
-                      stdin=text, timeout=timeout)
-        self.puts.append((t0, int(time.time() * 1000) + 1))
-        check(p.returncode == expect_exit, "put: exit %d: %s"
-              % (p.returncode, p.stderr))
-        return p
-
-    def run(self, expect_exit=0, what="run", env=None, timeout=300):
-        p = self.dray("run", "--once", "-c", self.cfg, env=env,
-                      timeout=timeout)
-        check(p.returncode == expect_exit, "%s: dray run --once exit %d, "
-              "expected %d: %s" % (what, p.returncode, expect_exit,
-                                   p.stderr))
         return p
 
     def start_run(self, env=None):
@@ -186,20 +142,6 @@ class Lake:
             if d["name"] == name:
                 return d
         return {}
-
-    def batch_ids(self):
-        d = os.path.join(self.spool, "batches")
-        return sorted(f[:-6] for f in os.listdir(d) if f.endswith(".batch"))
-
-    def forget_acks(self, dest="lake"):
-        """Removes dest's acks (spool.keep_loaded keeps the batches), as
-        if its worker had died between its commit and the ack: the next
-        run offers the batches again."""
-        d = os.path.join(self.spool, "dest", dest, "acked")
-        acks = os.listdir(d) if os.path.isdir(d) else []
-        check(acks, "forget acks: nothing acked in %s" % d)
-        for a in acks:
-            os.unlink(os.path.join(d, a))
 
     def worker_of(self, run_pid, dest):
         """Pids of run_pid's live workers loading destination dest."""
@@ -244,67 +186,6 @@ def get(c, bucket, key):
 def delete_all(c, bucket, prefix=""):
     for k in list_keys(c, bucket, prefix):
         c.delete_object(Bucket=bucket, Key=k)
-
-
-def parse_key(key, prefix="", ext="csv"):
-    """(table, version, loaded ms) of a default-template key under
-    prefix, or None."""
-    pre = re.escape(prefix + "/") if prefix else ""
-    m = re.fullmatch(r"%sshop/([^/]+)/(\d+)_(\d+)\.%s" % (pre,
-                                                        re.escape(ext)), key)
-    return m and (m.group(1), int(m.group(2)), int(m.group(3)))
-
-
-def read_csv(data, delimiter=","):
-    """(header, [row dict]) by Python's csv module."""
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""),
-                           delimiter=delimiter))
-    if not rows:
-        return [], []
-    return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
-
-
-def raw_fields(data, delimiter=","):
-    """The CSV text as rows of (text, quoted) fields, read by hand, so
-    that an empty unquoted field (NULL) and "" (an empty string) differ."""
-    text, rows, row, i = data.decode("utf-8"), [], [], 0
-    n = len(text)
-    while i < n:
-        if text[i] == '"':
-            parts, i = [], i + 1
-            while True:
-                j = text.index('"', i)
-                parts.append(text[i:j])
-                if text[j + 1:j + 2] == '"':
-                    parts.append('"')
-                    i = j + 2
-                else:
-                    i = j + 1
-                    break
-            row.append(("".join(parts), True))
-        else:
-            j = i
-            while j < n and text[j] not in (delimiter, "\n", "\r"):
-                if text[j] == '"':
-                    raise ValueError("a quote inside an unquoted field")
-                j += 1
-            row.append((text[i:j], False))
-            i = j
-        if i >= n:
-            rows.append(row)
-            break
-        if text[i] == delimiter:
-            i += 1
-            if i >= n:  # a trailing delimiter: one more empty field
-                row.append(("", False))
-                rows.append(row)
-        elif text.startswith("\r\n", i) or text[i] == "\n":
-            i += 2 if text[i] == "\r" else 1
-            rows.append(row)
-            row = []
-        else:
-            raise ValueError("text after a closing quote at %d" % i)
-    return rows
 
 
 def sha256(data):
@@ -375,18 +256,18 @@ def csv_digest(data, cols=("id", "note", "n")):
 
 # ---- running ----
 
-def run_tests(tests):
-    """Runs each test (ONLY=word: those whose name holds it); a test that
-    raises fails, the others still run. Prints the tally and exits."""
-    only = os.environ.get("ONLY")
-    for t in tests:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            check(False, "%s raised:\n%s" % (t.__name__,
-                                              traceback.format_exc()))
-        print("%s: %.1f s" % (t.__name__, time.monotonic() - t0), flush=True)
-    finish()
+def main_with_moto(server, tests, ready=None):
+    """A script's main: exits 77 without moto_server or boto3, fails
+    without s3.so; else starts server (a MotoServer the tests reach as a
+    global), calls ready(), runs the tests and stops the server."""
+    if not have_moto():
+        print("skipped: moto_server or boto3 is not installed")
+        sys.exit(77)
+    require_plugin()
+    try:
+        server.start()
+        if ready:
+            ready()
+        run_tests(tests)
+    finally:
+        server.stop()

@@ -7,18 +7,18 @@ Each test: a fresh folder with a dray.yml (spool in the folder, one
 destination `lake` of plugin s3 in append mode writing to file://<tmp>/out,
 sometimes more destinations beside it), `dray put` of Singer lines and
 `dray run --once`, then the folder read with Python's own csv, json and
-gzip modules and a small CSV tokenizer of this file that also tells quoted
-fields from unquoted ones. What is asserted is what docs/S3.md promises a
-user: the keys, the bytes of the objects, the rejects, that a batch loaded
-again replaces its objects, that a killed load leaves nothing half-written
-and no temp files after the next run, and clear errors for a folder dray
-may not write to. ONLY=word runs the tests whose name holds it; SEED
-sets the random kill time.
+gzip modules and a small CSV tokenizer (s3_common.py, shared with the
+tests against moto) that also tells quoted fields from unquoted ones.
+What is asserted is what docs/S3.md promises a user: the keys, the bytes
+of the objects, the rejects, that a batch loaded again replaces its
+objects, that a killed load leaves nothing half-written and no temp files
+after the next run, and clear errors for a folder dray may not write to.
+ONLY=word runs the tests whose name holds it; SEED sets the random kill
+time.
 """
 import csv
 import datetime
 import gzip
-import io
 import json
 import os
 import random
@@ -27,153 +27,50 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from decimal import Decimal
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
-from checks import check, finish  # noqa: E402
-from runtime_util import (SLOW, env, stop, wait_for,  # noqa: E402
-                          workers, yaml)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3_common import (  # noqa: E402
+    DRAY, EXTRACTED, EXTRACTED_UTC, JSONL_TAIL, QUOTING_VALUES, SLOW, SUBSYS,
+    SYS, LakeBase, check, check_order_items, check_order_one,
+    check_plain_unquoted, check_quote_all, check_quoting_values,
+    check_same_objects, orders_input, orders_schema, parse_key,
+    quoting_input, raw_fields, record, require_plugin, run_tests, schema,
+    tables_of)
+import s3_common  # noqa: E402
+from runtime_util import stop, wait_for, workers  # noqa: E402
 
-DRAY, PLUGINS = sys.argv[1], sys.argv[2]
-INTEG = "shop"
-# The system columns of every CSV table (docs/DATA_CORE.md); the root's
-# also have _sdc_extracted_at when records carry time_extracted.
-SUBSYS = {"_sdc_received_at", "_sdc_batched_at", "_sdc_sequence",
-          "_sdc_table_version"}
-SYS = SUBSYS | {"_sdc_extracted_at"}
-JSONL_TAIL = ["_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at",
-              "_sdc_table_version", "_sdc_sequence"]
-EXTRACTED = "2024-05-01T09:00:00+02:00"
-EXTRACTED_UTC = "2024-05-01T07:00:00.000000Z"
-
-ORDERS = {"type": "object", "properties": {
-    "id": {"type": "integer"},
-    "note": {"type": ["null", "string"]},
-    "amount": {"type": ["null", "number"]},
-    "at": {"type": ["null", "string"], "format": "date-time"},
-    "cust": {"type": ["null", "object"], "properties": {
-        "name": {"type": ["null", "string"]},
-        "addr": {"type": ["null", "object"], "properties": {
-            "city": {"type": ["null", "string"]}}}}},
-    "items": {"type": ["null", "array"], "items": {
-        "type": "object", "properties": {
-            "sku": {"type": "string"}, "qty": {"type": "integer"},
-            "tax": {"type": ["null", "array"], "items": {
-                "type": "object", "properties": {
-                    "rate": {"type": "number"},
-                    "kind": {"type": "string"}}}}}}},
-    "tags": {"type": ["null", "array"], "items": {"type": "string"}}}}
-
-# Text that CSV must carry through: delimiters, quotes, line ends,
-# non-ASCII, blanks at the ends.
-NASTY = 'a,b|c\td "q" \'s\'\nline2\r\nline3 Zo\u00e9 \u6771\u4eac \U0001F600 '
-
-
-def schema(stream, props=None, keys=("id",)):
-    return {"type": "SCHEMA", "stream": stream, "key_properties": list(keys),
-            "schema": props or ORDERS}
-
-
-def record(stream, rec, version=None):
-    m = {"type": "RECORD", "stream": stream, "record": rec,
-         "time_extracted": EXTRACTED}
-    if version is not None:
-        m["version"] = version
-    return m
+# The orders of these tests have a date-time column too.
+ORDERS = orders_schema(at=True)
 
 
 # ---- a case's folder ----
 
-class Lake:
+class Lake(LakeBase):
     """A temp folder with a config: destination `lake` writes to out/,
     any other destination NAME to out-NAME/."""
 
     def __init__(self, name, options=None, more=None, batch=None,
                  spool=None, run=None):
-        self.tmp = tempfile.mkdtemp(prefix="dray-s3-%s-" % name)
-        self.cfg = os.path.join(self.tmp, "dray.yml")
-        self.spool = os.path.join(self.tmp, "spool")
-        self.puts = []  # (ms before, ms after) of each put
         dests = {"lake": options or {}}
         dests.update(more or {})
-        r = {"concurrency": 1, "poll_interval": "100ms", "grace": "5s",
-             "crash_limit": 20, "batch_timeout": "%ds" % (120 * SLOW),
-             "retry": {"attempts": 2, "initial": "50ms", "max": "100ms"}}
-        r.update(run or {})
-        lines = ["spool: %s" % yaml(dict({"path": "./spool"},
-                                         **(spool or {}))),
-                 "plugin_path: [%s]" % json.dumps(PLUGINS),
-                 "run: %s" % yaml(r)]
-        if batch:
-            lines.append("batch: %s" % yaml(batch))
-        lines.append("destinations:")
-        for d, opts in dests.items():
-            o = {"url": "file://" + self.out(d)}
-            o.update(opts)
-            lines.append("  - {name: %s, plugin: s3, mode: append, "
-                         "options: %s}" % (d, yaml(o)))
-        lines.append("routes:")
-        lines.append("  - {integration: %s, destinations: [%s]}"
-                     % (INTEG, ", ".join(dests)))
-        with open(self.cfg, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        super().__init__(name, dests, batch=batch, spool=spool, run=run)
 
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def dest_options(self, name, opts):
+        o = {"url": "file://" + self.out(name)}
+        o.update(opts)
+        return o
 
     def out(self, dest="lake"):
         return os.path.join(self.tmp, "out" if dest == "lake"
                             else "out-" + dest)
 
-    def dray(self, *args, stdin=None, timeout=120):
-        p = subprocess.run([DRAY] + list(args), input=stdin, text=True,
-                           capture_output=True, env=env(),
-                           timeout=timeout * SLOW)
-        return p
-
-    def put(self, messages, expect_exit=0):
-        """messages: dicts, or str lines sent as written (numbers whose
-        digits matter)."""
-        text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n"
-                       for m in messages)
-        t0 = int(time.time() * 1000)
-        p = self.dray("put", "-q", "-c", self.cfg, "--integration", INTEG,
-                      stdin=text)
-        self.puts.append((t0, int(time.time() * 1000) + 1))
-        check(p.returncode == expect_exit, "put: exit %d: %s"
-              % (p.returncode, p.stderr))
-        return p
-
-    def run(self, expect_exit=0, what="run"):
-        p = self.dray("run", "--once", "-c", self.cfg)
-        check(p.returncode == expect_exit, "%s: dray run --once exit %d, "
-              "expected %d: %s" % (what, p.returncode, expect_exit,
-                                   p.stderr))
-        return p
-
     def status(self):
         p = self.dray("status", "--json", "-c", self.cfg)
         check(p.returncode == 0, "status: %s" % p.stderr)
         return {d["name"]: d for d in json.loads(p.stdout)["destinations"]}
-
-    def batch_ids(self):
-        d = os.path.join(self.spool, "batches")
-        return sorted(f[:-6] for f in os.listdir(d) if f.endswith(".batch"))
-
-    def forget_acks(self, dest="lake"):
-        """Removes dest's acks (spool.keep_loaded keeps the batches), as
-        if its worker had died between its commit and the ack: the next
-        run offers the batches again."""
-        d = os.path.join(self.spool, "dest", dest, "acked")
-        acks = os.listdir(d) if os.path.isdir(d) else []
-        check(acks, "forget acks: nothing acked in %s" % d)
-        for a in acks:
-            os.unlink(os.path.join(d, a))
 
     # ---- what is in the folder ----
 
@@ -200,106 +97,22 @@ class Lake:
         return gzip.decompress(b) if key.endswith(".gz") else b
 
 
-def parse_key(key, ext="csv"):
-    """(table, version, loaded ms) of a default-template key, or None."""
-    m = re.fullmatch(r"shop/([^/]+)/(\d+)_(\d+)\.%s" % re.escape(ext), key)
-    return m and (m.group(1), int(m.group(2)), int(m.group(3)))
-
-
 def read_csv(data, delimiter=","):
-    """(header, [row dict]) by Python's csv module."""
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""),
-                           delimiter=delimiter))
-    check(rows and all(len(r) == len(rows[0]) for r in rows),
-          "every row has the header's width: %s" % rows[:3])
-    return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
-
-
-def raw_fields(data, delimiter=","):
-    """The CSV text as rows of (text, quoted) fields, read by hand, so
-    that an empty unquoted field (NULL) and "" (an empty string) differ."""
-    text, rows, row, i = data.decode("utf-8"), [], [], 0
-    n = len(text)
-    while i < n:
-        if text[i] == '"':
-            parts, i = [], i + 1
-            while True:
-                j = text.index('"', i)
-                parts.append(text[i:j])
-                if text[j + 1:j + 2] == '"':
-                    parts.append('"')
-                    i = j + 2
-                else:
-                    i = j + 1
-                    break
-            row.append(("".join(parts), True))
-        else:
-            j = i
-            while j < n and text[j] not in (delimiter, "\n", "\r"):
-                if text[j] == '"':
-                    raise ValueError("a quote inside an unquoted field")
-                j += 1
-            row.append((text[i:j], False))
-            i = j
-        if i >= n:
-            rows.append(row)
-            break
-        if text[i] == delimiter:
-            i += 1
-        elif text.startswith("\r\n", i) or text[i] == "\n":
-            i += 2 if text[i] == "\r" else 1
-            rows.append(row)
-            row = []
-        else:
-            raise ValueError("text after a closing quote at %d" % i)
-    return rows
+    """(header, [row dict]) by Python's csv module, every row checked to
+    have the header's width."""
+    return s3_common.read_csv(data, delimiter, same_width=True)
 
 
 def by(rows, *cols):
     return {tuple(r[c] for c in cols): r for r in rows}
 
 
-def tables_of(keys, ext="csv"):
-    """{table: [(version, ms)]} of default-template keys; a key of another
-    shape fails the check and is left out."""
-    out = {}
-    for k in keys:
-        if k.startswith("shop/_sdc_rejected/"):
-            continue
-        p = parse_key(k, ext)
-        if check(p, "key %r is not shop/<table>/<version>_<ms>.%s"
-                 % (k, ext)):
-            out.setdefault(p[0], []).append(p[1:])
-    return out
-
-
 # ---- keys and CSV contents ----
-
-def orders_input():
-    return [
-        schema("orders"),
-        record("orders", {
-            "id": 1, "note": NASTY, "amount": 19.9, "at": EXTRACTED,
-            "cust": {"name": "Zo\u00e9", "addr": {"city": "Paris"}},
-            "items": [{"sku": "a", "qty": 2,
-                       "tax": [{"rate": 0.2, "kind": "vat"},
-                               {"rate": 0.05, "kind": "eco"}]},
-                      {"sku": "b", "qty": 1}],
-            "tags": ["x", "y"]}),
-        record("orders", {"id": 2, "note": "", "amount": None,
-                          "cust": None, "items": [], "tags": None}),
-        record("orders", {"id": 3, "note": None,
-                          "cust": {"name": "", "addr": None},
-                          "items": [{"sku": "c", "qty": 5,
-                                     "tax": [{"rate": 0.1, "kind": "x"}]}],
-                          "tags": ["z"]}),
-    ]
-
 
 def test_keys_and_csv():
     lake = Lake("csv")
     try:
-        lake.put(orders_input())
+        lake.put(orders_input(at=True))
         lake.run()
         keys = lake.keys()
         t0, t1 = lake.puts[0]
@@ -330,13 +143,7 @@ def test_keys_and_csv():
         check(sorted(r) == [("1",), ("2",), ("3",)], "orders ids: %s"
               % sorted(r))
         one = r.get(("1",), {})
-        check(one.get("note") == NASTY, "text round-trips: %r"
-              % one.get("note"))
-        check(one.get("cust__name") == "Zo\u00e9" and
-              one.get("cust__addr__city") == "Paris",
-              "objects flattened into a__b columns: %s" % one)
-        check(Decimal(one.get("amount") or "0") == Decimal("19.9"),
-              "amount: %s" % one.get("amount"))
+        check_order_one(one)
         check(one.get("at") == EXTRACTED_UTC and
               one.get("_sdc_extracted_at") == EXTRACTED_UTC,
               "date-times in UTC: %s %s" % (one.get("at"),
@@ -361,25 +168,7 @@ def test_keys_and_csv():
         check(len(raw) == 4 and all(len(x) == len(rh) for x in raw),
               "every row has the header's width: %s" % raw)
 
-        head, rows = table("orders__items")
-        check(set(head) == {"sku", "qty", "_sdc_source_key_id",
-                            "_sdc_level_0_id"} | SUBSYS,
-              "orders__items header: %s" % head)
-        got = sorted((x["_sdc_source_key_id"], x["_sdc_level_0_id"],
-                      x["sku"], x["qty"]) for x in rows)
-        check(got == [("1", "0", "a", "2"), ("1", "1", "b", "1"),
-                      ("3", "0", "c", "5")], "orders__items rows: %s" % got)
-        head, rows = table("orders__items__tax")
-        check(set(head) == {"rate", "kind", "_sdc_source_key_id",
-                            "_sdc_level_0_id", "_sdc_level_1_id"} | SUBSYS,
-              "orders__items__tax header: %s" % head)
-        got = sorted((x["_sdc_source_key_id"], x["_sdc_level_0_id"],
-                      x["_sdc_level_1_id"], Decimal(x["rate"]), x["kind"])
-                     for x in rows)
-        check(got == [("1", "0", "0", Decimal("0.2"), "vat"),
-                      ("1", "0", "1", Decimal("0.05"), "eco"),
-                      ("3", "0", "0", Decimal("0.1"), "x")],
-              "orders__items__tax rows: %s" % got)
+        check_order_items(table)
         head, rows = table("orders__tags")
         check(set(head) == {"value", "_sdc_source_key_id",
                             "_sdc_level_0_id"} | SUBSYS,
@@ -460,10 +249,6 @@ def test_late_column_and_mixed_types():
 
 
 def test_delimiters_and_quote_all():
-    values = [NASTY, "", None, "plain", " x ", '"', "|", "\t", ",", "\n"]
-    props = {"type": "object", "properties": {
-        "id": {"type": "integer"}, "s": {"type": ["null", "string"]},
-        "n": {"type": ["null", "integer"]}}}
     delims = {"lake": ",", "pipe": "|", "tab": "\t", "tabchar": "\t",
               "quoted": ","}
     lake = Lake("delim", {}, {"pipe": {"delimiter": "|"},
@@ -471,10 +256,7 @@ def test_delimiters_and_quote_all():
                               "tabchar": {"delimiter": "\t"},
                               "quoted": {"quote_all": True}})
     try:
-        lake.put([schema("orders", props)] +
-                 [record("orders", {"id": i, "s": v,
-                                    "n": None if i % 2 else i})
-                  for i, v in enumerate(values)])
+        lake.put(quoting_input("orders"))
         lake.run()
         seen = {}
         for d, delim in delims.items():
@@ -484,32 +266,15 @@ def test_delimiters_and_quote_all():
                 continue
             data = seen[d] = lake.data(keys[0], d)
             head, rows = read_csv(data, delim)
-            got = {int(x["id"]): x["s"] for x in rows}
-            check(got == {i: v or "" for i, v in enumerate(values)},
-                  "%s: values round-trip: %s" % (d, got))
-            raw = raw_fields(data, delim)
+            raw = check_quoting_values(d, rows, data, delim)
             rh = [t for t, _ in raw[0]]
             check(rh == head, "%s: tokenizer agrees with csv: %s" % (d, rh))
-            s = {int(row[rh.index("id")][0]): row[rh.index("s")]
-                 for row in raw[1:]}
-            check(s.get(1) == ("", True) and s.get(2) == ("", False),
-                  "%s: \"\" vs NULL: %r %r" % (d, s.get(1), s.get(2)))
             if d == "quoted":
-                bad = [f for row in raw[1:] for f in row
-                       if f != ("", False) and not f[1]]
-                check(not bad and len(raw) == len(values) + 1,
-                      "quote_all: every non-NULL value quoted: %s" % bad)
-                n = {int(row[rh.index("id")][0]): row[rh.index("n")]
-                     for row in raw[1:]}
-                check(n.get(1) == ("", False) and n.get(2) == ("2", True),
-                      "quote_all: NULL stays unquoted: %r %r"
-                      % (n.get(1), n.get(2)))
+                check(len(raw) == len(QUOTING_VALUES) + 1,
+                      "quote_all: every row read: %s" % raw)
+                check_quote_all(d, raw)
             elif d == "lake":
-                plain = [row[rh.index("s")] for row in raw[1:]
-                         if row[rh.index("id")][0] == "3"]
-                check(plain == [("plain", False)],
-                      "without quote_all, plain text is not quoted: %s"
-                      % plain)
+                check_plain_unquoted(d, raw)
         check(seen.get("tab") is not None and
               seen.get("tab") == seen.get("tabchar"),
               "delimiter 'tab' and a literal tab write the same bytes")
@@ -521,7 +286,7 @@ def test_delimiters_and_quote_all():
 
 def test_formats_and_gzip():
     lines = [
-        json.dumps(schema("orders")),
+        json.dumps(schema("orders", ORDERS)),
         '{"type":"RECORD","stream":"orders","time_extracted":"%s","record":'
         '{"id":1,"amount":19.90,"note":"Zo\\u00e9 \\"q\\"\\n",'
         '"cust":{"name":"A","addr":{"city":"B"}},"at":"%s",'
@@ -621,8 +386,9 @@ def test_table_version():
                                              for x in rows),
                       "rows of version 42: %s" % rows)
         jk = lake.keys("jsonl")
-        check(len(jk) == 2 and parse_key(jk[0], "jsonl")[:2] == ("orders", 42)
-              and parse_key(jk[1], "jsonl")[:2] == ("people", 0),
+        check(len(jk) == 2 and
+              parse_key(jk[0], ext="jsonl")[:2] == ("orders", 42) and
+              parse_key(jk[1], ext="jsonl")[:2] == ("people", 0),
               "jsonl keys: %s" % jk)
     finally:
         lake.close()
@@ -638,7 +404,7 @@ def test_key_template():
                  "barejs": {"key_template": bare, "format": "jsonl",
                             "compression": "gzip"}})
     try:
-        lake.put(orders_input())
+        lake.put(orders_input(at=True))
         lake.run()
         keys = lake.keys()
         pat = re.compile(r"exports/(\d{4})-(\d\d)-(\d\d)/h(\d\d)/shop\."
@@ -673,7 +439,7 @@ def test_key_template():
 def test_several_batches():
     lake = Lake("batches", batch={"max_records": 3})
     try:
-        lake.put([schema("orders")] +
+        lake.put([schema("orders", ORDERS)] +
                  [record("orders", {"id": i, "items": [{"sku": "s%d" % i}]})
                   for i in range(10)])
         lake.run()
@@ -712,7 +478,7 @@ def test_rejects():
     bad1 = {"note": "no key"}
     bad2 = {"id": 5, "_sdc_x": 1, "items": [{"sku": "bad"}]}
     try:
-        lake.put([schema("orders"),
+        lake.put([schema("orders", ORDERS),
                   record("orders", {"id": 1, "items": [{"sku": "a"}]}),
                   record("orders", bad1), record("orders", bad2),
                   record("orders", {"id": 6, "note": "late",
@@ -724,7 +490,7 @@ def test_rejects():
         bids = lake.batch_ids()
         check(len(bids) == 1, "one batch kept: %s" % bids)
         tabs = tables_of([k for k in keys if k.endswith(".csv.gz")],
-                         "csv.gz")
+                         ext="csv.gz")
         ms = tabs.get("orders", [(0, 0)])[0][1]
         rej = "shop/_sdc_rejected/%d_%s.jsonl" % (ms, bids[0] if bids
                                                   else "?")
@@ -768,7 +534,7 @@ def test_rejects():
 def test_max_rejects():
     lake = Lake("maxrej", {"max_rejects": 1})
     try:
-        lake.put([schema("orders"),
+        lake.put([schema("orders", ORDERS),
                   record("orders", {"id": 1, "items": [{"sku": "a"}]}),
                   record("orders", {"id": 2, "_sdc_a": 1}),
                   record("orders", {"id": 3, "_sdc_b": 1})])
@@ -790,11 +556,6 @@ def snapshot(lake, dest="lake"):
     return {k: lake.raw(k, dest) for k in lake.keys(dest)}
 
 
-def without_times(b):
-    return [{k: v for k, v in json.loads(x).items()
-             if k != "_sdc_rejected_at"} for x in b.splitlines()]
-
-
 def test_loaded_again():
     """The same batches loaded again (acks removed) write the same keys
     with the same bytes: no duplicates."""
@@ -802,7 +563,8 @@ def test_loaded_again():
                               "js": {"format": "jsonl"}},
                 batch={"max_records": 2}, spool={"keep_loaded": "1h"})
     try:
-        lake.put(orders_input() + [record("orders", {"id": 9, "_sdc_q": 1})])
+        lake.put(orders_input(at=True) +
+                 [record("orders", {"id": 9, "_sdc_q": 1})])
         lake.run()
         first = {d: snapshot(lake, d) for d in ("lake", "gz", "js")}
         check(len(first["lake"]) > 4 and len(first["js"]) == 3,
@@ -813,18 +575,7 @@ def test_loaded_again():
         check(p.stderr.count("2 batches loaded") == 3,
               "every destination loaded both batches again: %s" % p.stderr)
         for d, before in first.items():
-            after = snapshot(lake, d)
-            check(sorted(after) == sorted(before),
-                  "%s: the same keys, none added: %s" % (d, sorted(after)))
-            for k in before:
-                if k not in after:
-                    continue
-                if "/_sdc_rejected/" in k:
-                    check(without_times(after[k]) == without_times(before[k]),
-                          "%s: %s holds the same rejects" % (d, k))
-                else:
-                    check(after[k] == before[k], "%s: %s has the same bytes"
-                          % (d, k))
+            check_same_objects(d, before, snapshot(lake, d))
             check(lake.leftovers(d) == [], "%s: .dray-tmp empty" % d)
     finally:
         lake.close()
@@ -909,7 +660,7 @@ def test_killed_mid_load():
                                  stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True,
-                                 env=env(), start_new_session=True)
+                                 env=lake.env(), start_new_session=True)
             try:
                 if cond is None:
                     wait_for(lambda: workers(p.pid), 30)
@@ -1001,7 +752,7 @@ def test_read_only_folder():
                 print("read-only folder: skipped (neither chmod nor chattr "
                       "stops writes here)")
                 return
-            lake.put(orders_input())
+            lake.put(orders_input(at=True))
             lake.run(expect_exit=4, what="read-only " + where)
             q = json.loads(lake.dray("status", "--json", "-c",
                                      lake.cfg).stdout)["quarantined"]
@@ -1033,7 +784,7 @@ def test_folder_is_a_file():
     lake = Lake("notdir")
     try:
         open(lake.out(), "w").close()
-        lake.put(orders_input())
+        lake.put(orders_input(at=True))
         # Not the batch's fault: the destination cannot start, the batch
         # waits (docs/RUNTIME.md).
         p = lake.run(expect_exit=1, what="url names a file")
@@ -1054,21 +805,8 @@ TESTS = [test_keys_and_csv, test_late_column_and_mixed_types,
 
 
 def main():
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
-    only = os.environ.get("ONLY")
-    for t in TESTS:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:  # a test that breaks fails; the others still run
-            check(False, "%s raised:\n%s" % (t.__name__,
-                                              traceback.format_exc()))
-        print("%s: %.1f s" % (t.__name__, time.monotonic() - t0), flush=True)
-    finish()
+    require_plugin()
+    run_tests(TESTS)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_moto_util import (PLUGINS, Lake, check, finish,  # noqa: E402
-                          read_csv, run_tests)
+from s3_moto_util import (Lake, check, read_csv,  # noqa: E402
+                          require_plugin, run_tests)
 
 SKIP = "skipped: set DRAY_TEST_S3_URL and AWS credentials"
 URL = os.environ.get("DRAY_TEST_S3_URL", "")
@@ -167,9 +167,7 @@ def main():
         sys.exit(77)
     BUCKET, _, PREFIX = URL[len("s3://"):].partition("/")
     PREFIX = PREFIX.strip("/")
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
+    require_plugin()
     REGION = os.environ.get("AWS_REGION") or \
         os.environ.get("AWS_DEFAULT_REGION")
     kw = {}

@@ -32,16 +32,15 @@ import argparse
 import json
 import os
 import sys
-import threading
-from http.server import ThreadingHTTPServer
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "sdk", "net"))
-from s3_moto_util import (PLUGINS, Lake, check, finish,  # noqa: E402
-                          list_keys, read_csv, get, run_tests, s3_opts)
-from s3_server import MotoServer, have_moto  # noqa: E402
+from loopback_http import LoopbackServer  # noqa: E402
+from s3_moto_util import (Lake, check, get, list_keys,  # noqa: E402
+                          main_with_moto, read_csv, s3_opts)
+from s3_server import MotoServer  # noqa: E402
 import s3_util  # noqa: E402
 
 M = None
@@ -129,6 +128,19 @@ def dray_check(lake, what, env=None):
     return p.stdout + p.stderr
 
 
+def load_and_check(lake, c, prefix, what, run_what, secret):
+    """records() put and loaded through lake: `dray check` passes, the
+    run loads the rows under prefix/, secret is in no output nor spool
+    file. Returns dray's outputs, to look for more secrets in."""
+    lake.put(records())
+    out = dray_check(lake, what)
+    p = lake.run(what=run_what)
+    loaded(c, prefix, what)
+    texts = [out, p.stdout, p.stderr]
+    no_secret(lake, secret, texts, what)
+    return texts
+
+
 def opts(prefix, **kw):
     key, secret = M.access_key
     return s3_opts(M.endpoint, BUCKET, prefix, **dict(
@@ -141,12 +153,8 @@ def test_valid_key():
     c = boto()
     lake = Lake("ok", {"lake": opts("ok")})
     try:
-        lake.put(records())
-        out = dray_check(lake, "valid key")
-        p = lake.run(what="valid key")
-        loaded(c, "ok", "valid key")
-        no_secret(lake, M.access_key[1], [out, p.stdout, p.stderr],
-                  "valid key")
+        load_and_check(lake, c, "ok", "valid key", "valid key",
+                       M.access_key[1])
     finally:
         lake.close()
 
@@ -216,11 +224,8 @@ def test_environment():
     lake = chain_lake("envkeys", {"AWS_ACCESS_KEY_ID": key,
                                   "AWS_SECRET_ACCESS_KEY": secret})
     try:
-        lake.put(records())
-        out = dray_check(lake, "environment")
-        p = lake.run(what="keys from the environment")
-        loaded(c, "envkeys", "environment")
-        no_secret(lake, secret, [out, p.stdout, p.stderr], "environment")
+        load_and_check(lake, c, "envkeys", "environment",
+                       "keys from the environment", secret)
     finally:
         lake.close()
 
@@ -238,16 +243,13 @@ def test_profile():
                     "aws_secret_access_key = wrong\n\n"
                     "[dray-test]\naws_access_key_id = %s\n"
                     "aws_secret_access_key = %s\n" % (key, secret))
-        lake.put(records())
-        out = dray_check(lake, "profile")
-        p = lake.run(what="keys from a profile")
-        loaded(c, "profile", "profile")
-        no_secret(lake, secret, [out, p.stdout, p.stderr], "profile")
+        load_and_check(lake, c, "profile", "profile", "keys from a profile",
+                       secret)
     finally:
         lake.close()
 
 
-class Imds:
+class Imds(LoopbackServer):
     """tests/sdk/net/imds_fake.py (IMDSv2: token, role, credentials) in a
     thread of this process, serving the role's session credentials."""
 
@@ -265,19 +267,7 @@ class Imds:
         imds_fake.S = State(argparse.Namespace(
             secret=secret, container_token=None, role=ROLE))
         self.state = imds_fake.S
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                          imds_fake.Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    @property
-    def endpoint(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(imds_fake.Handler)
 
 
 def test_instance_metadata():
@@ -287,17 +277,13 @@ def test_instance_metadata():
                                "AWS_EC2_METADATA_SERVICE_ENDPOINT":
                                    imds.endpoint})
     try:
-        lake.put(records())
-        out = dray_check(lake, "instance metadata")
-        p = lake.run(what="keys from instance metadata")
-        loaded(c, "imds", "instance metadata")
+        texts = load_and_check(lake, c, "imds", "instance metadata",
+                               "keys from instance metadata",
+                               M.role_creds[1])
         calls = dict(imds.state.calls)
         check(calls["token"] >= 1 and calls["creds"] >= 1,
               "the metadata service was asked (IMDSv2): %s" % calls)
-        no_secret(lake, M.role_creds[1], [out, p.stdout, p.stderr],
-                  "instance metadata")
-        no_secret(lake, M.role_creds[2], [out, p.stdout, p.stderr],
-                  "instance metadata (token)")
+        no_secret(lake, M.role_creds[2], texts, "instance metadata (token)")
     finally:
         lake.close()
         imds.close()
@@ -307,22 +293,7 @@ TESTS = [test_valid_key, test_wrong_secret, test_unknown_key_id,
          test_environment, test_profile, test_instance_metadata]
 
 
-def main():
-    global M
-    if not have_moto():
-        print("skipped: moto_server or boto3 is not installed")
-        sys.exit(77)
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
-    M = AuthMoto()
-    try:
-        M.start()
-        s3_util.make_bucket(boto(), BUCKET)
-        run_tests(TESTS)
-    finally:
-        M.stop()
-
-
 if __name__ == "__main__":
-    main()
+    M = AuthMoto()
+    main_with_moto(M, TESTS,
+                   ready=lambda: s3_util.make_bucket(boto(), BUCKET))

@@ -18,44 +18,21 @@ import json
 import os
 import re
 import sys
-from decimal import Decimal
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_moto_util import (JSONL_TAIL, PLUGINS, SUBSYS,  # noqa: E402
-                          Lake, check, finish, get, list_keys, parse_key,
-                          raw_fields, read_csv, run_tests, s3_opts)
+from s3_moto_util import (  # noqa: E402
+    EXTRACTED, EXTRACTED_UTC, FLAT, JSONL_TAIL, SYS, Lake, check,
+    check_order_items, check_order_one, check_plain_unquoted,
+    check_quote_all, check_quoting_values, check_same_objects, get,
+    list_keys, main_with_moto, orders_input, orders_schema, parse_key,
+    quoting_input, raw_fields, read_csv, record, s3_opts, schema, tables_of)
 from fault_proxy import FaultProxy  # noqa: E402
-from s3_server import MotoServer, have_moto  # noqa: E402
+from s3_server import MotoServer  # noqa: E402
 import s3_util  # noqa: E402
 
-SYS = SUBSYS | {"_sdc_extracted_at"}
-EXTRACTED = "2024-05-01T09:00:00+02:00"
-EXTRACTED_UTC = "2024-05-01T07:00:00.000000Z"
-# Text that CSV must carry through: each delimiter, quotes, line ends,
-# non-ASCII, blanks at the ends.
-NASTY = 'a,b|c\td "q" \'s\'\nline2\r\nline3 Zo\u00e9 \u6771\u4eac \U0001F600 '
 ODD = "B\u00fccher & Co"  # a stream name kept as it is in keys
-
-ORDERS = {"type": "object", "properties": {
-    "id": {"type": "integer"},
-    "note": {"type": ["null", "string"]},
-    "amount": {"type": ["null", "number"]},
-    "cust": {"type": ["null", "object"], "properties": {
-        "name": {"type": ["null", "string"]},
-        "addr": {"type": ["null", "object"], "properties": {
-            "city": {"type": ["null", "string"]}}}}},
-    "items": {"type": ["null", "array"], "items": {
-        "type": "object", "properties": {
-            "sku": {"type": "string"}, "qty": {"type": "integer"},
-            "tax": {"type": ["null", "array"], "items": {
-                "type": "object", "properties": {
-                    "rate": {"type": "number"},
-                    "kind": {"type": "string"}}}}}}},
-    "tags": {"type": ["null", "array"], "items": {"type": "string"}}}}
-FLAT = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "s": {"type": ["null", "string"]},
-    "n": {"type": ["null", "integer"]}}}
+ORDERS = orders_schema()
 
 M = None  # the moto server
 BUCKETS = iter(range(1, 1000))
@@ -65,50 +42,6 @@ def bucket():
     """A fresh bucket and a boto3 client for it."""
     c = s3_util.client(M.endpoint)
     return c, s3_util.make_bucket(c, "e2e-%d" % next(BUCKETS))
-
-
-def schema(stream, props):
-    return {"type": "SCHEMA", "stream": stream, "key_properties": ["id"],
-            "schema": props}
-
-
-def record(stream, rec):
-    return {"type": "RECORD", "stream": stream, "record": rec,
-            "time_extracted": EXTRACTED}
-
-
-def orders_input():
-    return [
-        schema("orders", ORDERS),
-        record("orders", {
-            "id": 1, "note": NASTY, "amount": 19.9,
-            "cust": {"name": "Zo\u00e9", "addr": {"city": "Paris"}},
-            "items": [{"sku": "a", "qty": 2,
-                       "tax": [{"rate": 0.2, "kind": "vat"},
-                               {"rate": 0.05, "kind": "eco"}]},
-                      {"sku": "b", "qty": 1}],
-            "tags": ["x", "y"]}),
-        record("orders", {"id": 2, "note": "", "amount": None,
-                          "cust": None, "items": [], "tags": None}),
-        record("orders", {"id": 3, "note": None,
-                          "cust": {"name": "", "addr": None},
-                          "items": [{"sku": "c", "qty": 5,
-                                     "tax": [{"rate": 0.1, "kind": "x"}]}],
-                          "tags": ["z"]}),
-    ]
-
-
-def tables_of(keys, prefix, ext="csv"):
-    """{table: [(version, ms)]}; a key of another shape fails."""
-    out = {}
-    for k in keys:
-        if "/shop/_sdc_rejected/" in "/" + k:
-            continue
-        p = parse_key(k, prefix, ext)
-        if check(p, "key %r is not %s/shop/<table>/<version>_<ms>.%s"
-                 % (k, prefix, ext)):
-            out.setdefault(p[0], []).append(p[1:])
-    return out
 
 
 def by_id(rows, col="id"):
@@ -162,13 +95,7 @@ def test_csv_flat_and_nested():
         r = by_id(rows)
         check(sorted(r) == ["1", "2", "3"], "orders ids: %s" % sorted(r))
         one = r.get("1", {})
-        check(one.get("note") == NASTY, "text round-trips: %r"
-              % one.get("note"))
-        check(one.get("cust__name") == "Zo\u00e9" and
-              one.get("cust__addr__city") == "Paris",
-              "objects flattened into a__b columns: %s" % one)
-        check(Decimal(one.get("amount") or "0") == Decimal("19.9"),
-              "amount: %s" % one.get("amount"))
+        check_order_one(one)
         check(one.get("_sdc_extracted_at") == EXTRACTED_UTC and
               all(x.get("_sdc_table_version") == "0" for x in rows),
               "system columns: %s" % rows)
@@ -180,25 +107,7 @@ def test_csv_flat_and_nested():
               "\"\" is an empty string, an empty unquoted field NULL: %r %r"
               % (rr.get("2", {}).get("note"), rr.get("3", {}).get("note")))
 
-        head, rows = read_csv(get(c, b, key % "orders__items"))
-        check(set(head) == {"sku", "qty", "_sdc_source_key_id",
-                            "_sdc_level_0_id"} | SUBSYS,
-              "orders__items header: %s" % head)
-        got = sorted((x["_sdc_source_key_id"], x["_sdc_level_0_id"],
-                      x["sku"], x["qty"]) for x in rows)
-        check(got == [("1", "0", "a", "2"), ("1", "1", "b", "1"),
-                      ("3", "0", "c", "5")], "orders__items rows: %s" % got)
-        head, rows = read_csv(get(c, b, key % "orders__items__tax"))
-        check(set(head) == {"rate", "kind", "_sdc_source_key_id",
-                            "_sdc_level_0_id", "_sdc_level_1_id"} | SUBSYS,
-              "orders__items__tax header: %s" % head)
-        got = sorted((x["_sdc_source_key_id"], x["_sdc_level_0_id"],
-                      x["_sdc_level_1_id"], Decimal(x["rate"]), x["kind"])
-                     for x in rows)
-        check(got == [("1", "0", "0", Decimal("0.2"), "vat"),
-                      ("1", "0", "1", Decimal("0.05"), "eco"),
-                      ("3", "0", "0", Decimal("0.1"), "x")],
-              "orders__items__tax rows: %s" % got)
+        check_order_items(lambda t: read_csv(get(c, b, key % t)))
         head, rows = read_csv(get(c, b, key % "orders__tags"))
         got = sorted((x["_sdc_source_key_id"], x["_sdc_level_0_id"],
                       x["value"]) for x in rows)
@@ -260,7 +169,6 @@ def test_subtable_appears_late():
 
 
 def test_delimiters_and_quote_all():
-    values = [NASTY, "", None, "plain", " x ", '"', "|", "\t", ",", "\n"]
     c, b = bucket()
     delims = {"comma": ",", "pipe": "|", "tab": "\t", "quoted": ","}
     lake = Lake("delim", {
@@ -269,10 +177,7 @@ def test_delimiters_and_quote_all():
         "tab": s3_opts(M.endpoint, b, "tab", delimiter="tab"),
         "quoted": s3_opts(M.endpoint, b, "quoted", quote_all=True)})
     try:
-        lake.put([schema("rows", FLAT)] +
-                 [record("rows", {"id": i, "s": v,
-                                  "n": None if i % 2 else i})
-                  for i, v in enumerate(values)])
+        lake.put(quoting_input("rows"))
         lake.run()
         for d, delim in delims.items():
             keys = list_keys(c, b, d + "/")
@@ -281,33 +186,14 @@ def test_delimiters_and_quote_all():
                 continue
             data = get(c, b, keys[0])
             head, rows = read_csv(data, delim)
-            got = {int(x["id"]): x["s"] for x in rows}
-            check(got == {i: v or "" for i, v in enumerate(values)},
-                  "%s: values round-trip: %s" % (d, got))
-            raw = raw_fields(data, delim)
+            raw = check_quoting_values(d, rows, data, delim)
             rh = [t for t, _ in raw[0]]
             check(rh == head and all(len(x) == len(rh) for x in raw),
                   "%s: every row has the header's width: %s" % (d, raw))
-            s = {int(row[rh.index("id")][0]): row[rh.index("s")]
-                 for row in raw[1:]}
-            check(s.get(1) == ("", True) and s.get(2) == ("", False),
-                  "%s: \"\" vs NULL: %r %r" % (d, s.get(1), s.get(2)))
             if d == "quoted":
-                bad = [f for row in raw[1:] for f in row
-                       if f != ("", False) and not f[1]]
-                check(not bad, "quote_all: every non-NULL value quoted: %s"
-                      % bad)
-                n = {int(row[rh.index("id")][0]): row[rh.index("n")]
-                     for row in raw[1:]}
-                check(n.get(1) == ("", False) and n.get(2) == ("2", True),
-                      "quote_all: NULL stays unquoted: %r %r"
-                      % (n.get(1), n.get(2)))
+                check_quote_all(d, raw)
             else:
-                plain = [row[rh.index("s")] for row in raw[1:]
-                         if row[rh.index("id")][0] == "3"]
-                check(plain == [("plain", False)],
-                      "%s: without quote_all, plain text is not quoted: %s"
-                      % (d, plain))
+                check_plain_unquoted(d, raw)
                 if delim != ",":
                     check(b"," not in data.split(b"\n")[0],
                           "%s: the header uses the delimiter: %r"
@@ -473,11 +359,6 @@ def snapshot(c, b, prefix):
     return {k: s3_util.read_object(c, b, k) for k in list_keys(c, b, prefix)}
 
 
-def without_times(data):
-    return [{k: v for k, v in json.loads(x).items()
-             if k != "_sdc_rejected_at"} for x in data.splitlines()]
-
-
 def test_offered_again():
     """The same batches offered again (acks removed): the same keys with
     the same bytes; no object added."""
@@ -499,18 +380,7 @@ def test_offered_again():
         check(p.stderr.count("2 batches loaded") == 2,
               "both destinations loaded both batches again: %s" % p.stderr)
         for d, before in first.items():
-            after = snapshot(c, b, d + "/")
-            check(sorted(after) == sorted(before),
-                  "%s: the same keys, none added: %s" % (d, sorted(after)))
-            for k in before:
-                if k not in after:
-                    continue
-                if "/_sdc_rejected/" in k:
-                    check(without_times(after[k]) == without_times(before[k]),
-                          "%s: %s holds the same rejects" % (d, k))
-                else:
-                    check(after[k] == before[k], "%s: %s has the same bytes"
-                          % (d, k))
+            check_same_objects(d, before, snapshot(c, b, d + "/"))
     finally:
         lake.close()
 
@@ -521,21 +391,6 @@ TESTS = [test_csv_flat_and_nested, test_subtable_appears_late,
          test_offered_again]
 
 
-def main():
-    global M
-    if not have_moto():
-        print("skipped: moto_server or boto3 is not installed")
-        sys.exit(77)
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
-    M = MotoServer()
-    try:
-        M.start()
-        run_tests(TESTS)
-    finally:
-        M.stop()
-
-
 if __name__ == "__main__":
-    main()
+    M = MotoServer()
+    main_with_moto(M, TESTS)

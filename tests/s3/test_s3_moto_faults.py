@@ -23,12 +23,11 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_moto_util import (MIB, PLUGINS, Lake,  # noqa: E402
-                          big_stream, check, csv_digest, finish, get,
-                          list_keys, parse_key, read_csv, run_tests, s3_opts,
-                          sha256)
+from s3_moto_util import (MIB, Lake, big_stream,  # noqa: E402
+                          check, csv_digest, get, list_keys, main_with_moto,
+                          parse_key, read_csv, s3_opts, sha256)
 from fault_proxy import FaultProxy  # noqa: E402
-from s3_server import MotoServer, have_moto  # noqa: E402
+from s3_server import MotoServer  # noqa: E402
 import s3_util  # noqa: E402
 
 M = None
@@ -338,21 +337,6 @@ TESTS = [test_transient_faults_big_load, test_persistent_500_on_complete,
          test_persistent_403_on_parts, test_late_column_second_pass]
 
 
-def main():
-    global M
-    if not have_moto():
-        print("skipped: moto_server or boto3 is not installed")
-        sys.exit(77)
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
-    M = MotoServer()
-    try:
-        M.start()
-        run_tests(TESTS)
-    finally:
-        M.stop()
-
-
 if __name__ == "__main__":
-    main()
+    M = MotoServer()
+    main_with_moto(M, TESTS)

@@ -23,11 +23,11 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3_moto_util import (PLUGINS, SLOW, Lake, big_stream,  # noqa: E402
-                          check, csv_digest, delete_all, finish, list_keys,
-                          run_tests, s3_opts, sha256, stop, wait_for)
+from s3_moto_util import (SLOW, Lake, big_stream,  # noqa: E402
+                          check, csv_digest, delete_all, list_keys,
+                          main_with_moto, s3_opts, sha256, stop, wait_for)
 from fault_proxy import FaultProxy  # noqa: E402
-from s3_server import MotoServer, have_moto  # noqa: E402
+from s3_server import MotoServer  # noqa: E402
 import s3_util  # noqa: E402
 
 M = None
@@ -178,21 +178,6 @@ def test_killed_mid_multipart():
 TESTS = [test_killed_mid_multipart]
 
 
-def main():
-    global M
-    if not have_moto():
-        print("skipped: moto_server or boto3 is not installed")
-        sys.exit(77)
-    if not check(os.path.exists(os.path.join(PLUGINS, "s3.so")),
-                 "no s3.so in %s" % PLUGINS):
-        finish()
-    M = MotoServer()
-    try:
-        M.start()
-        run_tests(TESTS)
-    finally:
-        M.stop()
-
-
 if __name__ == "__main__":
-    main()
+    M = MotoServer()
+    main_with_moto(M, TESTS)

@@ -42,6 +42,8 @@ import threading
 import time
 import urllib.parse
 
+from loopback_http import QuietHandler
+
 PATTERN = bytes(range(251))
 STATE_LOCK = threading.Lock()
 FLAKY = {}
@@ -71,12 +73,8 @@ def make_certs(d):
     return ca, crt, key
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(QuietHandler):
     tls_context = None  # set on the HTTPS server's subclass
-
-    def log_message(self, fmt, *args):
-        pass
 
     def setup(self):
         if self.tls_context is not None:
@@ -92,20 +90,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return True
 
     # ---- helpers -------------------------------------------------------
-
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            out = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length", "0"))
-        return self.rfile.read(n) if n else b""
 
     def reply(self, status, body, headers=()):
         self.send_response(status)
