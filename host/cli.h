@@ -79,6 +79,7 @@ int cmd_plugins(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_plugin_op(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_run(int argc, char **argv);

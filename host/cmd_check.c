@@ -14,8 +14,11 @@ static void print_destination(const struct config_destination *d,
                               const struct plugin *p,
                               const struct dray_config *cfg)
 {
-    printf("destination %s: plugin %s %s (%s), mode %s\n", d->name, p->name,
+    printf("destination %s: plugin %s %s (%s), mode %s", d->name, p->name,
            p->version ? p->version : "", p->file, mode_name(cfg->mode));
+    if (d->ns != NULL)
+        printf(", namespace %s", d->ns);
+    printf("\n");
     for (size_t i = 0; i < cfg->n; i++) {
         const struct opt_value *v = &cfg->values[i];
         char *shown;

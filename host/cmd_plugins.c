@@ -41,6 +41,7 @@ static json_t *options_json(const struct plugin *p)
                             json_boolean(s->flags & DRAY_OPTF_REQUIRED));
         json_object_set_new(o, "secret",
                             json_boolean(s->flags & DRAY_OPTF_SECRET));
+        json_object_set_new(o, "path", json_boolean(s->flags & DRAY_OPTF_PATH));
         json_object_set_new(o, "default", default_json(s));
         json_object_set_new(o, "description", json_str_or_null(s->description));
         if (s->n_enum_values) {
@@ -52,6 +53,37 @@ static json_t *options_json(const struct plugin *p)
         json_array_append_new(arr, o);
     }
     return arr;
+}
+
+static const char *const nest_names[] = {"flatten", "native", "document"};
+static const char *const split_names[] = {"rename", "keep"};
+static const char *const case_names[] = {"preserve", "lower", "upper"};
+
+static json_t *enum_json(int32_t v, const char *const *names, size_t n)
+{
+    return v >= 0 && (size_t)v < n ? json_string(names[v]) : json_integer(v);
+}
+
+/* How the plugin shapes data: the conformance harness maps its expected
+   rows through it (docs/HARNESS.md). */
+static json_t *dialect_json(const struct plugin *p)
+{
+    const struct dray_dialect *d = &p->dialect;
+    json_t *o = json_object();
+
+    json_object_set_new(o, "type_map", json_str_or_null(p->type_map));
+    json_object_set_new(o, "nesting", enum_json(d->nesting, nest_names, 3));
+    json_object_set_new(o, "split_rule",
+                        enum_json(d->split_rule, split_names, 2));
+    json_object_set_new(o, "ident_case",
+                        enum_json(d->ident_case, case_names, 3));
+    json_object_set_new(o, "ident_max", json_integer(d->ident_max));
+    json_object_set_new(
+        o, "ident_unit",
+        json_string(d->ident_unit == DRAY_IDENT_CHARS ? "chars" : "bytes"));
+    json_object_set_new(o, "max_record_bytes",
+                        json_integer(d->max_record_bytes));
+    return o;
 }
 
 static json_t *capabilities_json(const struct plugin *p)
@@ -92,6 +124,8 @@ static void print_json(const struct plugin_set *set, int verbose)
             o, "status",
             json_string(p->status == PLUGIN_OK ? "ok" : "refused"));
         json_object_set_new(o, "reason", json_str_or_null(p->reason));
+        if (p->status == PLUGIN_OK)
+            json_object_set_new(o, "dialect", dialect_json(p));
         if (verbose && p->status == PLUGIN_OK) {
             json_object_set_new(o, "description",
                                 json_str_or_null(p->description));

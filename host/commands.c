@@ -196,6 +196,21 @@ const struct command cli_commands[] = {
     /* Internal: the loader worker 'dray run' starts; not in the help. */
     {"__worker", cmd_worker, "",
      "usage: dray __worker -c FILE --destination NAME\n"},
+    /* Internal: one plugin operation for dray-plugin-test; not in the
+       help either. */
+    {"__plugin-op", cmd_plugin_op, "",
+     "usage: dray __plugin-op [-c FILE] --destination NAME OP [ARGS]\n"
+     "\n"
+     "Loads the destination's plugin as a loader worker does, makes its\n"
+     "instance and runs one operation (docs/HARNESS.md):\n"
+     "  readback NS TABLE    the table's rows on stdout, as NDJSON\n"
+     "  list-tables NS       the namespace's tables, one a line\n"
+     "  namespace-create NS  make a namespace\n"
+     "  namespace-drop NS    remove a namespace and its tables\n"
+     "  check                the plugin's connectivity check\n"
+     "NS is [a-z0-9_]; '-' means the configured one (readback, list-tables).\n"
+     "Exit 0 ok, 1 the plugin failed (its message on stderr), 2 usage,\n"
+     "3 config, 5 the plugin lacks the capability.\n"},
 };
 const unsigned cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

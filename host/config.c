@@ -24,8 +24,8 @@ static const char *const top_keys[] = {"spool",  "plugin_path", "destinations",
                                        "run",    "target",      NULL};
 static const char *const spool_keys[] = {"path", "max_bytes", "on_full",
                                          "keep_loaded", NULL};
-static const char *const destination_keys[] = {"name", "plugin", "mode",
-                                               "options", NULL};
+static const char *const destination_keys[] = {"name",      "plugin",  "mode",
+                                               "namespace", "options", NULL};
 
 static const struct config_mark no_mark = {0, 0};
 
@@ -269,10 +269,43 @@ cleanup:
     return rc;
 }
 
+/* A namespace names a schema, prefix or dataset in every destination, so
+   it takes only what needs no quoting anywhere. */
+int config_is_namespace(const char *s)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return n >= 1 && n <= NAME_MAX_LEN;
+}
+
+static int load_namespace(struct loader *L, yaml_node_t *node,
+                          struct config_destination *d)
+{
+    struct config_shown shown;
+    char what[128];
+
+    snprintf(what, sizeof(what), "'namespace' of destination '%s'", d->name);
+    d->ns_mark = config_mark_of(node);
+    if (config_scalar(&L->file, node, what, &d->ns) < 0)
+        return -1;
+    if (!config_is_namespace(d->ns))
+        return config_fail(&L->file, d->ns_mark,
+                           "namespace '%s' of destination '%s' is not valid; "
+                           "use 1 to %d characters from a-z, 0-9 and '_'",
+                           config_show(&shown, d->ns), d->name, NAME_MAX_LEN);
+    return 0;
+}
+
 static int load_destination(struct loader *L, yaml_node_t *node, size_t pos,
                             struct config_destination *d)
 {
-    yaml_node_t *name, *plugin, *mode;
+    yaml_node_t *name, *plugin, *mode, *ns;
     char where[64], what[128];
     struct config_shown shown;
 
@@ -322,6 +355,9 @@ static int load_destination(struct loader *L, yaml_node_t *node, size_t pos,
 
     mode = config_map_get(&L->file, node, "mode");
     if (mode != NULL && load_mode(L, mode, d) < 0)
+        return -1;
+    ns = config_map_get(&L->file, node, "namespace");
+    if (ns != NULL && load_namespace(L, ns, d) < 0)
         return -1;
     return load_options(L, config_map_get(&L->file, node, "options"), d);
 }
@@ -448,6 +484,7 @@ void config_release(struct config *cfg)
 
         free(d->name);
         free(d->plugin);
+        free(d->ns);
         for (size_t j = 0; j < d->n_options; j++) {
             free(d->options[j].name);
             free(d->options[j].value);

@@ -29,11 +29,13 @@ struct config_destination {
     char *name;
     char *plugin;
     int mode; /* DRAY_MODE_*, or -1 when not given */
+    char *ns; /* 'namespace': every batch loads there; NULL: the plugin's */
     struct config_option *options;
     size_t n_options;
     struct config_mark mark;        /* of the list item */
     struct config_mark plugin_mark; /* of the plugin value */
     struct config_mark mode_mark;   /* of the mode value */
+    struct config_mark ns_mark;     /* of the namespace value */
 };
 
 struct config_route {
@@ -124,6 +126,10 @@ int config_on_invalid(const struct config *cfg, const char *name);
 
 /* Integration names: [A-Za-z0-9_.-]+. */
 int config_is_integration_name(const char *s);
+
+/* Namespaces ('namespace' of a destination, the harness's): [a-z0-9_],
+   1 to 63 characters. */
+int config_is_namespace(const char *s);
 
 /*
  * Which config file a command uses: the -c argument if given, else

@@ -50,6 +50,17 @@ int dest_config_bind(const struct plugin *p,
                                                        : DRAY_MODE_UPSERT));
         problems++;
     }
+    /* A plugin without namespaces would ignore batch_info.ns and load
+       into its configured place: data where nobody asked for it. */
+    if (dest->ns != NULL && !(p->caps & DRAY_CAP_NAMESPACES)) {
+        opt_add_location(errors, file, dest->ns_mark);
+        strbuf_addf(errors,
+                    "destination '%s': plugin '%s' does not support "
+                    "namespaces (capability 'namespaces'); remove "
+                    "'namespace' or name the place in its options\n",
+                    dest->name, p->name);
+        problems++;
+    }
     if (problems) {
         opt_values_free(values, p->n_options);
         return problems;

@@ -4,9 +4,11 @@
  */
 #include "host_api.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "log.h"
@@ -304,6 +306,29 @@ static int32_t api_cfg_info(const dray_config *cfg,
 
 /* ---- output ---- */
 
+/* An fd output passes its bytes on in pieces of about this size. */
+#define OUTPUT_CHUNK ((size_t)64 * 1024)
+
+int output_flush(struct dray_output *out)
+{
+    size_t off = 0;
+
+    if (out->fd <= 0 || out->error)
+        return out->error ? -1 : 0;
+    while (off < out->buf.len) {
+        ssize_t n = write(out->fd, out->buf.buf + off, out->buf.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            out->error = n < 0 ? errno : EIO;
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    strbuf_reset(&out->buf);
+    return 0;
+}
+
 static dray_status api_output_write(dray_output *out, const void *data,
                                     uint64_t len)
 {
@@ -315,7 +340,11 @@ static dray_status api_output_write(dray_output *out, const void *data,
         return DRAY_E_ABI;
     if (out->limit && len > out->limit - out->buf.len)
         return DRAY_E_PERMANENT;
+    if (out->error)
+        return DRAY_E_PERMANENT; /* the reader is gone: stop early */
     strbuf_add(&out->buf, data, (size_t)len);
+    if (out->fd > 0 && out->buf.len >= OUTPUT_CHUNK && output_flush(out) != 0)
+        return DRAY_E_PERMANENT;
     return DRAY_OK;
 }
 
@@ -422,7 +451,19 @@ static const struct dray_host_api the_host_api = {
     .should_stop = api_should_stop,
 };
 
+static const struct dray_host_api *installed = &the_host_api;
+
 const struct dray_host_api *host_api(void)
 {
+    return installed;
+}
+
+const struct dray_host_api *host_api_base(void)
+{
     return &the_host_api;
+}
+
+void host_api_install(const struct dray_host_api *table)
+{
+    installed = table != NULL ? table : &the_host_api;
 }

@@ -44,12 +44,33 @@ struct dray_instance {
     atomic_int stop;
 };
 
-/* A sink the host reads: bytes are appended to a strbuf. */
+/* A sink the host reads: bytes are appended to a strbuf, or, with fd set,
+   passed on to that descriptor through it (readback of a large table). */
 struct dray_output {
     struct strbuf buf;
     uint64_t limit; /* 0: none */
+    int fd;         /* > 0: written on to this descriptor */
+    int error;      /* the errno of a failed write to fd, else 0 */
 };
 
+/* Writes what an fd output still holds; 0, or -1 with out->error set. */
+int output_flush(struct dray_output *out);
+
+/* The table plugins get: the host's own, or the one host_api_install()
+   put in its place (before any plugin was loaded). */
 const struct dray_host_api *host_api(void);
+const struct dray_host_api *host_api_base(void);
+void host_api_install(const struct dray_host_api *table);
+
+/*
+ * Fault hooks for tests (host_faults.c, docs/RUNTIME.md): reads
+ * DRAY_FAULT_KILL_AT and DRAY_FAULT_FAIL_AT once; when either is set,
+ * installs a host table whose entries count their calls. Call before
+ * loading plugins. Arming is per load_batch call, and only a first attempt
+ * arms them; without the variables all three cost nothing.
+ */
+void host_faults_from_env(void);
+void host_faults_arm(uint32_t attempt);
+void host_faults_disarm(void);
 
 #endif

@@ -245,6 +245,9 @@ int plugin_check_dialect(struct plugin *p, const struct dray_dialect *d)
         return -1;
     plugin_copy_struct(&p->dialect, sizeof(p->dialect), d, d->hdr.struct_size);
     p->dialect.type_map = NULL; /* plugin memory; the SDK reads its own */
+    /* A copy for listings: the conformance harness maps through it. */
+    free(p->type_map);
+    p->type_map = d->type_map ? plugin_dup_text(d->type_map, 64) : NULL;
     if (p->dialect.nesting < DRAY_NEST_FLATTEN ||
         p->dialect.nesting > DRAY_NEST_DOCUMENT ||
         p->dialect.split_rule < DRAY_SPLIT_RENAME ||

@@ -471,6 +471,7 @@ static void free_plugin(struct plugin *p)
     free(p->vendor);
     free(p->license);
     free(p->description);
+    free(p->type_map);
     free(p->reason);
 }
 

@@ -33,6 +33,7 @@ struct plugin {
     struct opt_spec *options;
     size_t n_options;
     struct dray_dialect dialect; /* host copies, zero-filled */
+    char *type_map;              /* dialect.type_map, copied for listings */
     struct dray_plugin_vtable vt;
     void *handle; /* lt_dlhandle; NULL once closed */
 };

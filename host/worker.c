@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "config.h"
 #include "destination.h"
+#include "host_api.h"
 #include "log.h"
 #include "plugin_loader.h"
 
@@ -84,10 +85,11 @@ static void reply_error(const char *status, const char *message,
     reply(j);
 }
 
-static void load_one(struct instance *inst, uint32_t attempt, const char *file)
+static void load_one(struct instance *inst, uint32_t attempt, const char *file,
+                     const char *ns)
 {
     struct strbuf err = STRBUF_INIT;
-    struct dray_batch *b = batch_open_spool(file, attempt, NULL, &err);
+    struct dray_batch *b = batch_open_spool(file, attempt, ns, &err);
     struct dray_error e;
     dray_status st;
     size_t n;
@@ -99,7 +101,9 @@ static void load_one(struct instance *inst, uint32_t attempt, const char *file)
     }
     strbuf_release(&err);
     error_init(&e);
+    host_faults_arm(attempt);
     st = inst->plugin->vt.load_batch(inst->state, b, &e);
+    host_faults_disarm();
     if (st == DRAY_OK) {
         json_t *rows = json_object();
         const struct batch_count *c = batch_counts(b, &n);
@@ -218,6 +222,8 @@ int cmd_worker(int argc, char **argv)
         reply_error("E_CONFIG", "the destination is not in the config", 0);
         goto out;
     }
+    /* Before any plugin holds the host table. */
+    host_faults_from_env();
     plugins_set_search_path(&set, &cfg);
     plugins_discover(&set);
     if (dest_resolve(&set, d, cfg.path, cfg.dir, &p, &bound, &errors) != 0) {
@@ -259,7 +265,7 @@ int cmd_worker(int argc, char **argv)
                holds the lease: a deadline of our own, past the parent's. */
             if (timeout_s > 0)
                 alarm((unsigned)(timeout_s + 60));
-            load_one(&inst, attempt, line + off);
+            load_one(&inst, attempt, line + off, d->ns);
             alarm(0);
         }
         /* The lease is released once the parent has closed its copy too. */

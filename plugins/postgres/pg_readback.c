@@ -42,29 +42,31 @@ static void json_string(struct dray_buf *b, const char *s, size_t n)
 }
 
 /* ORDER BY: the primary key, else the source keys, then the levels,
-   else _sdc_sequence; every column last, so the order is total. */
+   else _sdc_sequence; every column last, so the order is total. Key
+   columns are qualified with the table's alias: a bare name would be the
+   output column of the same name, the value as text (1, 10, 2). */
 static void order_by(struct dray_buf *q, const struct pg_table *t)
 {
     int any = 0;
 
     pg_add(q, " ORDER BY ");
     for (size_t k = 0; k < t->n_pkey; k++) {
-        pg_add(q, any++ ? ", " : "");
+        pg_add(q, any++ ? ", t." : "t.");
         pg_ident(q, NULL, t->pkey[k]);
     }
     for (size_t c = 0; t->n_pkey == 0 && c < t->n_cols; c++)
         if (strncmp(t->cols[c].name, "_sdc_source_key_", 16) == 0) {
-            pg_add(q, any++ ? ", " : "");
+            pg_add(q, any++ ? ", t." : "t.");
             pg_ident(q, NULL, t->cols[c].name);
         }
     for (size_t c = 0; t->n_pkey == 0 && c < t->n_cols; c++)
         if (strncmp(t->cols[c].name, "_sdc_level_", 11) == 0) {
-            pg_add(q, any++ ? ", " : "");
+            pg_add(q, any++ ? ", t." : "t.");
             pg_ident(q, NULL, t->cols[c].name);
         }
     if (pg_column_index(t, "_sdc_sequence") >= 0) {
         pg_add(q, any++ ? ", " : "");
-        pg_add(q, "\"_sdc_sequence\"");
+        pg_add(q, "t.\"_sdc_sequence\"");
     }
     for (size_t c = 0; c < t->n_cols; c++) {
         pg_add(q, any++ ? ", " : "");
@@ -125,6 +127,7 @@ dray_status pg_readback(void *state, const char *ns, const char *table,
     }
     pg_add(&q, " FROM ");
     pg_ident(&q, schema, table);
+    pg_add(&q, " AS t");
     order_by(&q, t);
     st = pg_query(pg, q.data, 0, NULL, &res, "reading the table back", err);
     for (int r = 0; st == DRAY_OK && r < PQntuples(res); r++) {

@@ -41,7 +41,7 @@ static const struct error_case error_cases[] = {
      "destinations:\n  - name: a\n    plugin: p\n    schedule: hourly\n",
      {NULL},
      "4:5: unknown key 'schedule' in destination 1; valid keys are 'name', "
-     "'plugin', 'mode', 'options'"},
+     "'plugin', 'mode', 'namespace', 'options'"},
     {"route unknown",
      DEST_A "routes:\n  - {integration: shop, destinations: [a], priority: "
             "1}\n",
