@@ -141,6 +141,7 @@ struct s3_plugin {
     int quote_all;
     int gzip;
     int64_t part_size;
+    int checksum; /* DRAY_S3_CHECKSUM_* */
     int64_t max_rejects;
     char *tmp_dir;
     /* S3 only */

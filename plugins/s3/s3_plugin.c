@@ -16,6 +16,7 @@
 static const char *const formats[] = {"csv", "jsonl", NULL};
 static const char *const delimiters[] = {",", "|", "tab", "\t", NULL};
 static const char *const compressions[] = {"none", "gzip", NULL};
+static const char *const checksums[] = {"crc32", "none", NULL};
 
 static const struct dray_option s3_options[] = {
     {"url", DRAY_OPT_STRING, DRAY_OPTF_REQUIRED, NULL, NULL, 0, 0,
@@ -55,6 +56,9 @@ static const struct dray_option s3_options[] = {
      "while the batch is encoded"},
     {"tmp_dir", DRAY_OPT_STRING, DRAY_OPTF_PATH, NULL, NULL, 0, 0,
      "folder for the parts being uploaded (default: TMPDIR, else /tmp)"},
+    {"checksum", DRAY_OPT_ENUM, 0, "crc32", checksums, 0, 0,
+     "S3's CRC32 checksum of every upload, checked by S3 and kept with the "
+     "object; none for S3-compatible stores that refuse it"},
     {"max_rejects", DRAY_OPT_INT, 0, "0", NULL, 0, INT64_MAX,
      "fail a batch that rejects more records than this (0: no limit)"},
 };
@@ -238,6 +242,9 @@ static dray_status s3_create(dray_instance *inst, const dray_config *cfg,
     p->part_size = opt_i64(cfg, "part_size");
     p->max_rejects = opt_i64(cfg, "max_rejects");
     p->tmp_dir = opt_dup(cfg, "tmp_dir");
+    v = opt_str(cfg, "checksum");
+    p->checksum = v && strcmp(v, "none") == 0 ? DRAY_S3_CHECKSUM_NONE
+                                              : DRAY_S3_CHECKSUM_CRC32;
     p->region = opt_dup(cfg, "region");
     p->endpoint = opt_dup(cfg, "endpoint");
     p->path_style = opt_i64(cfg, "path_style") != 0;

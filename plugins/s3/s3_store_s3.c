@@ -2,7 +2,9 @@
  * s3_store_s3.c - the s3:// store: objects through the SDK's S3 client.
  *
  * Each object streams through a dray_s3_writer (parts uploaded from a
- * temp file while the batch is still being encoded). Keys are deterministic
+ * temp file while the batch is still being encoded), which borrows the
+ * store's long-lived client for the one PutObject of a small object, so
+ * many small objects share a connection. Keys are deterministic
  * per batch, so a retried batch overwrites its own objects; after a
  * multipart object is complete, any other upload of the same key still in
  * progress (left by an attempt that was killed) is aborted, so nothing
@@ -18,7 +20,7 @@ struct s3_store_s3 {
     struct s3_store base;
     struct s3_plugin *p;
     struct dray_s3_opts opts;
-    struct dray_s3 *client; /* listing, reading, deleting */
+    struct dray_s3 *client; /* listing, reading, deleting, small objects */
 };
 
 struct s3_object {
@@ -74,6 +76,8 @@ static dray_status x_open(struct s3_store *st, const char *key,
     wo.part_size = (size_t)s->p->part_size;
     wo.tmp_dir = s->p->tmp_dir;
     wo.content_type = content_type;
+    wo.checksum = s->p->checksum;
+    wo.client = s->client; /* small objects: one warm connection */
     memset(&e, 0, sizeof(e));
     if (dray_s3_writer_open(&o->w, &s->opts, s->p->url.bucket, o->key, &wo,
                             sink, &e) != 0) {

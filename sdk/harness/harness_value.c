@@ -335,15 +335,29 @@ static int cmp_keys(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A null, or an object of nothing but such members: a flattening
+   destination stores it as NULL columns, so every dialect compares it as
+   null (a native or document one may keep the object or leave it out). */
+static int nullish(const struct hv *v)
+{
+    if (v->t != HV_OBJ)
+        return v->t == HV_NULL;
+    for (size_t i = 0; i < v->n; i++)
+        if (!nullish(v->v[i]))
+            return 0;
+    return 1;
+}
+
 void dray__hv_canon(struct dray_buf *out, const struct hv *v, int files)
 {
     struct dec d;
     struct dray_timestamp ts;
 
-    switch (v->t) {
-    case HV_NULL:
+    if (nullish(v)) {
         dray__xadds(out, "n");
         return;
+    }
+    switch (v->t) {
     case HV_FALSE:
     case HV_TRUE:
         if (files)
@@ -379,7 +393,7 @@ void dray__hv_canon(struct dray_buf *out, const struct hv *v, int files)
         char **names = dray__xmalloc((v->n + 1) * sizeof(*names));
         size_t k = 0;
         for (size_t i = 0; i < v->n; i++)
-            if (v->v[i]->t != HV_NULL)
+            if (!nullish(v->v[i]))
                 names[k++] = v->keys[i];
         qsort(names, k, sizeof(*names), cmp_keys);
         dray__xadds(out, "{");

@@ -17,6 +17,9 @@ void dray__set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* Writes n bytes as 2n lower-case hex digits and a NUL. */
 void dray__hex_lower(const unsigned char *in, size_t n, char *out);
+/* A dray_digest of SHA-256 alone: dray_digest_final gives "" for the MD5
+   (md5_b64 may then be NULL). NULL when out of memory. */
+struct dray_digest *dray__digest_new_sha256(void);
 
 /* ---- aws_creds.c, aws_profile.c, aws_imds.c: the credential chain ------ */
 
@@ -217,17 +220,40 @@ const char *dray__s3_region(const struct dray_s3 *s3);
 int dray__s3_page_size(const struct dray_s3 *s3);
 void dray__s3_set_page_size(struct dray_s3 *s3, int n);
 
-/* Hex SHA-256 and base64 MD5 of a memory or file body. Returns 0; 1 for a
-   callback body (it cannot be read ahead); -1 when the file range cannot
-   be read (errno set); -2 when out of memory. */
+/* Hex SHA-256 and base64 MD5 of a memory or file body; the SHA-256 alone
+   when md5_b64 is NULL. Returns 0; 1 for a callback body (it cannot be
+   read ahead); -1 when the file range cannot be read (errno set); -2 when
+   out of memory. */
 int dray__s3_body_digest(const struct dray_http_body *b, char sha256_hex[65],
                          char md5_b64[25]);
 
-/* PutObject with the body's digests known (either may be NULL). */
+/* S3's CRC32 checksum of a body as its x-amz-checksum-crc32 header wants
+   it: the big-endian value in base64 (8 characters and a NUL). */
+void dray__s3_crc32_b64(uint32_t crc, char out[9]);
+
+/* PutObject with the body's SHA-256 known (NULL: computed) and, when
+   crc32_b64 is not NULL, its CRC32 sent for S3 to check and keep. */
 int dray__s3_put(struct dray_s3 *s3, const char *bucket, const char *key,
                  const struct dray_http_body *body, const char *content_type,
-                 const char *sha256_hex, const char *md5_b64,
+                 const char *sha256_hex, const char *crc32_b64,
                  struct dray_s3_error *e);
+
+/* The multipart operations of dray_s3.h with CRC32 checksums: crc32 (non-
+   zero) creates the upload with the CRC32 algorithm; then every part
+   must carry its crc32_b64 and complete must name them all (crc32s, n
+   entries). With 0 and NULLs they are the public ones. */
+int dray__s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
+                        const char *content_type, int crc32, char **upload_id,
+                        struct dray_s3_error *e);
+int dray__s3_upload_part(struct dray_s3 *s3, const char *bucket,
+                         const char *key, const char *upload_id, int part_no,
+                         const struct dray_http_body *body,
+                         const char *sha256_hex, const char *crc32_b64,
+                         char **etag, struct dray_s3_error *e);
+int dray__s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
+                          const char *key, const char *upload_id,
+                          char *const *etags, char *const *crc32s, int n,
+                          struct dray_s3_error *e);
 
 /* What one try's answer means for rq: DRAY_HTTP_DONE, _RETRY or _FAIL.
    Retried: connection failures, timeouts, resets, 5xx, SlowDown,

@@ -19,13 +19,14 @@
     "<CompleteMultipartUpload "                                                \
     "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 
-int dray_s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
-                       const char *content_type, char **upload_id,
-                       struct dray_s3_error *e)
+int dray__s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
+                        const char *content_type, int crc32, char **upload_id,
+                        struct dray_s3_error *e)
 {
     struct dray_http_response resp = DRAY_HTTP_RESPONSE_INIT;
     struct dray_aws_param p = {"uploads", NULL};
-    struct dray_http_header h = {"Content-Type", NULL};
+    struct dray_http_header h[2] = {{"Content-Type", NULL},
+                                    {"x-amz-checksum-algorithm", "CRC32"}};
     struct dray_buf id = DRAY_BUF_INIT;
     struct dray__s3_req rq;
     int rc;
@@ -33,12 +34,15 @@ int dray_s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
     *upload_id = NULL;
     dray__s3_req_init(&rq, "CreateMultipartUpload", "s3:PutObject", "POST",
                       bucket, key, 1);
-    h.value = content_type && *content_type ? content_type
-                                            : "application/octet-stream";
+    h[0].value = content_type && *content_type ? content_type
+                                               : "application/octet-stream";
     rq.params = &p;
     rq.n_params = 1;
-    rq.headers = &h;
-    rq.n_headers = 1;
+    rq.headers = h;
+    /* Declared, every part carries its CRC32 and the object's checksum is
+       their composite; undeclared, the store makes a full-object one at
+       Complete (moto copies the whole object again for it). */
+    rq.n_headers = crc32 ? 2 : 1;
     rc = dray__s3_send(s3, &rq, &resp, e);
     if (rc == 0) {
         rc = dray__xml_text(dray__s3_body_xml(&resp), "UploadId", &id);
@@ -61,17 +65,24 @@ int dray_s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
     return rc;
 }
 
-int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
-                            const char *key, const char *upload_id, int part_no,
-                            const struct dray_http_body *body,
-                            const char *sha256_hex, const char *md5_b64,
-                            char **etag, struct dray_s3_error *e)
+int dray_s3_mpu_create(struct dray_s3 *s3, const char *bucket, const char *key,
+                       const char *content_type, char **upload_id,
+                       struct dray_s3_error *e)
+{
+    return dray__s3_mpu_create(s3, bucket, key, content_type, 0, upload_id, e);
+}
+
+int dray__s3_upload_part(struct dray_s3 *s3, const char *bucket,
+                         const char *key, const char *upload_id, int part_no,
+                         const struct dray_http_body *body,
+                         const char *sha256_hex, const char *crc32_b64,
+                         char **etag, struct dray_s3_error *e)
 {
     struct dray_http_response resp = DRAY_HTTP_RESPONSE_INIT;
     struct dray_aws_param p[2];
-    struct dray_http_header h[1];
+    struct dray_http_header h[2];
     struct dray__s3_req rq;
-    char num[16], sha[65], md5[25], tag[256];
+    char num[16], sha[65], tag[256];
     int rc;
 
     *etag = NULL;
@@ -85,8 +96,8 @@ int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
     }
     if (body != NULL)
         rq.body = *body;
-    if (sha256_hex == NULL || md5_b64 == NULL) {
-        rc = dray__s3_body_digest(&rq.body, sha, md5);
+    if (sha256_hex == NULL) {
+        rc = dray__s3_body_digest(&rq.body, sha, NULL);
         if (rc == -2) {
             dray__s3_error_set(e, &rq, 0, "OutOfMemory", 0, 0, "out of memory");
             return -2;
@@ -96,26 +107,28 @@ int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
                                "cannot read part %d from its file", part_no);
             return -1;
         }
-        if (rc == 0) {
-            sha256_hex = sha256_hex ? sha256_hex : sha;
-            md5_b64 = md5_b64 ? md5_b64 : md5;
-        }
+        if (rc == 0)
+            sha256_hex = sha;
     }
     snprintf(num, sizeof(num), "%d", part_no);
     p[0].name = "partNumber";
     p[0].value = num;
     p[1].name = "uploadId";
     p[1].value = upload_id;
-    h[0].name = "Content-Type";
-    h[0].value = "application/octet-stream";
     rq.params = p;
     rq.n_params = 2;
-    rq.headers = h;
-    rq.n_headers = 1;
-    /* No Content-MD5: the signed x-amz-content-sha256 already makes S3
-       check the body (XAmzContentSHA256Mismatch), and a second hash costs
-       S3-compatible stores time. */
-    (void)md5_b64;
+    /* No Content-Type (a part has none of its own) and no Content-MD5: the
+       signed x-amz-content-sha256 already makes S3 check the body
+       (XAmzContentSHA256Mismatch), and a second hash costs S3-compatible
+       stores time. A CRC32 is sent when the upload was created with it. */
+    if (crc32_b64 != NULL) {
+        h[0].name = "x-amz-checksum-crc32";
+        h[0].value = crc32_b64;
+        h[1].name = "x-amz-sdk-checksum-algorithm";
+        h[1].value = "CRC32";
+        rq.headers = h;
+        rq.n_headers = 2;
+    }
     rq.sha256_hex = sha256_hex;
     rc = dray__s3_send(s3, &rq, &resp, e);
     if (rc == 0) {
@@ -133,6 +146,17 @@ int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
     }
     dray_http_response_release(&resp);
     return rc;
+}
+
+int dray_s3_mpu_upload_part(struct dray_s3 *s3, const char *bucket,
+                            const char *key, const char *upload_id, int part_no,
+                            const struct dray_http_body *body,
+                            const char *sha256_hex, const char *md5_b64,
+                            char **etag, struct dray_s3_error *e)
+{
+    (void)md5_b64; /* not sent: see dray__s3_upload_part */
+    return dray__s3_upload_part(s3, bucket, key, upload_id, part_no, body,
+                                sha256_hex, NULL, etag, e);
 }
 
 /* ---- complete ----------------------------------------------------------- */
@@ -242,9 +266,10 @@ static int completed_already(struct dray_s3 *s3, const char *bucket,
     return done;
 }
 
-int dray_s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
-                         const char *key, const char *upload_id,
-                         char *const *etags, int n, struct dray_s3_error *e)
+int dray__s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
+                          const char *key, const char *upload_id,
+                          char *const *etags, char *const *crc32s, int n,
+                          struct dray_s3_error *e)
 {
     struct dray_http_response resp = DRAY_HTTP_RESPONSE_INIT;
     struct dray_aws_param p = {"uploadId", NULL};
@@ -274,7 +299,15 @@ int dray_s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
                  i + 1);
         if (dray_buf_add(&xml, num, strlen(num)) != 0 ||
             dray__xml_escape(&xml, etags[i]) != 0 ||
-            dray_buf_add(&xml, "</ETag></Part>", 14) != 0)
+            dray_buf_add(&xml, "</ETag>", 7) != 0)
+            rc = -2;
+        /* An upload created with CRC32 names every part's again. */
+        if (rc == 0 && crc32s != NULL &&
+            (dray_buf_add(&xml, "<ChecksumCRC32>", 15) != 0 ||
+             dray__xml_escape(&xml, crc32s[i]) != 0 ||
+             dray_buf_add(&xml, "</ChecksumCRC32>", 16) != 0))
+            rc = -2;
+        if (rc == 0 && dray_buf_add(&xml, "</Part>", 7) != 0)
             rc = -2;
     }
     if (rc == 0 && dray_buf_add(&xml, "</CompleteMultipartUpload>", 26) != 0)
@@ -295,6 +328,13 @@ int dray_s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
     dray_http_response_release(&resp);
     dray_buf_release(&xml);
     return rc;
+}
+
+int dray_s3_mpu_complete(struct dray_s3 *s3, const char *bucket,
+                         const char *key, const char *upload_id,
+                         char *const *etags, int n, struct dray_s3_error *e)
+{
+    return dray__s3_mpu_complete(s3, bucket, key, upload_id, etags, NULL, n, e);
 }
 
 int dray_s3_mpu_abort(struct dray_s3 *s3, const char *bucket, const char *key,

@@ -33,20 +33,20 @@ static int out_of_memory(struct dray_s3_error *e, const struct dray__s3_req *rq)
 
 int dray__s3_put(struct dray_s3 *s3, const char *bucket, const char *key,
                  const struct dray_http_body *body, const char *content_type,
-                 const char *sha256_hex, const char *md5_b64,
+                 const char *sha256_hex, const char *crc32_b64,
                  struct dray_s3_error *e)
 {
     struct dray_http_response resp = DRAY_HTTP_RESPONSE_INIT;
     struct dray__s3_req rq;
-    struct dray_http_header h[1];
-    char sha[65], md5[25];
+    struct dray_http_header h[3];
+    char sha[65];
     int rc;
 
     dray__s3_req_init(&rq, "PutObject", "s3:PutObject", "PUT", bucket, key, 1);
     if (body != NULL)
         rq.body = *body;
-    if (sha256_hex == NULL || md5_b64 == NULL) {
-        rc = dray__s3_body_digest(&rq.body, sha, md5);
+    if (sha256_hex == NULL) {
+        rc = dray__s3_body_digest(&rq.body, sha, NULL);
         if (rc == -2)
             return out_of_memory(e, &rq);
         if (rc == -1) {
@@ -54,16 +54,21 @@ int dray__s3_put(struct dray_s3 *s3, const char *bucket, const char *key,
                                "cannot read the body from its file");
             return -1;
         }
-        if (rc == 0) {
-            sha256_hex = sha256_hex ? sha256_hex : sha;
-            md5_b64 = md5_b64 ? md5_b64 : md5;
-        }
+        if (rc == 0)
+            sha256_hex = sha;
     }
     h[0].name = "Content-Type";
     h[0].value = content_type && *content_type ? content_type : OCTET_STREAM;
     rq.n_headers = 1;
     /* No Content-MD5: the signed x-amz-content-sha256 already makes S3
-       check the body. */
+       check the body. A CRC32 is kept with the object for readers. */
+    if (crc32_b64 != NULL) {
+        h[1].name = "x-amz-checksum-crc32";
+        h[1].value = crc32_b64;
+        h[2].name = "x-amz-sdk-checksum-algorithm";
+        h[2].value = "CRC32";
+        rq.n_headers = 3;
+    }
     rq.headers = h;
     rq.sha256_hex = sha256_hex;
     rc = dray__s3_send(s3, &rq, &resp, e);

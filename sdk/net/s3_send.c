@@ -118,7 +118,8 @@ int dray__s3_body_digest(const struct dray_http_body *b, char sha256_hex[65],
 
     if (b->read != NULL)
         return 1;
-    if ((d = dray_digest_new()) == NULL)
+    d = md5_b64 != NULL ? dray_digest_new() : dray__digest_new_sha256();
+    if (d == NULL)
         return -2;
     if (b->fd < 0) {
         if (b->len > 0)
@@ -150,6 +151,27 @@ int dray__s3_body_digest(const struct dray_http_body *b, char sha256_hex[65],
     dray_digest_final(d, sha256_hex, md5_b64);
     dray_digest_free(d);
     return 0;
+}
+
+void dray__s3_crc32_b64(uint32_t crc, char out[9])
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char b[4];
+
+    b[0] = (unsigned char)(crc >> 24);
+    b[1] = (unsigned char)(crc >> 16);
+    b[2] = (unsigned char)(crc >> 8);
+    b[3] = (unsigned char)crc;
+    out[0] = b64[b[0] >> 2];
+    out[1] = b64[(b[0] & 3) << 4 | b[1] >> 4];
+    out[2] = b64[(b[1] & 15) << 2 | b[2] >> 6];
+    out[3] = b64[b[2] & 63];
+    out[4] = b64[b[3] >> 2];
+    out[5] = b64[(b[3] & 3) << 4];
+    out[6] = '=';
+    out[7] = '=';
+    out[8] = '\0';
 }
 
 /* ---- one request, signed per try ---------------------------------------- */
@@ -296,7 +318,7 @@ int dray__s3_send(struct dray_s3 *s3, const struct dray__s3_req *rq,
                   : DEFAULT_ATTEMPTS;
     struct send_ctx sc;
     struct dray_http_call call;
-    char sha[65], md5[25];
+    char sha[65];
     int rc, round;
 
     memset(e, 0, sizeof(*e));
@@ -325,7 +347,7 @@ int dray__s3_send(struct dray_s3 *s3, const struct dray__s3_req *rq,
     } else if (rq->body.fd < 0 && rq->body.len == 0) {
         sc.payload_hash = EMPTY_SHA256;
     } else {
-        rc = dray__s3_body_digest(&rq->body, sha, md5);
+        rc = dray__s3_body_digest(&rq->body, sha, NULL);
         if (rc == -2)
             goto oom;
         if (rc != 0) {

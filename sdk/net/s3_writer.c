@@ -1,17 +1,20 @@
 /*
  * s3_writer.c - the streaming object writer.
  *
- * Bytes are appended to an unlinked temporary file and fed to a digest of
- * the part they belong to. A part is handed over when it is complete and
- * another byte arrives (so the last part is never empty and an object of
- * exactly one part is a plain PutObject): one background thread, with its
- * own client, creates the multipart upload and sends the parts strictly in
- * order, each from its range of the file (nothing of a part is held in
- * memory), then frees that range of the file. At most AHEAD parts wait
- * behind the one in flight: past that the caller's write blocks, so a slow
- * network slows the writer down instead of filling the disk. Commit joins
- * the thread, sends the last part and completes; any failure aborts the
- * upload.
+ * Bytes are appended to an unlinked temporary file and fed to the SHA-256
+ * and CRC32 of the part they belong to (no MD5: nothing sends it). A part
+ * is handed over when it is complete and another byte arrives (so the last
+ * part is never empty and an object of exactly one part is a plain
+ * PutObject): one background thread, with its own client, creates the
+ * multipart upload and sends the parts strictly in order, each from its
+ * range of the file (nothing of a part is held in memory), then frees that
+ * range of the file. At most AHEAD parts wait behind the one in flight:
+ * past that the caller's write blocks, so a slow network slows the writer
+ * down instead of filling the disk. Commit joins the thread, sends the
+ * last part on the thread's (warm) connection and completes; any failure
+ * aborts the upload. An object under one part is one PutObject at commit,
+ * through the caller's lent client when there is one: a batch of many
+ * small objects then opens one connection, not one per object.
  */
 #define _GNU_SOURCE /* O_TMPFILE, fallocate */
 #include "net_internal.h"
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MIB ((size_t)1024 * 1024)
 #define DEFAULT_PART (8 * MIB)
@@ -37,24 +41,29 @@
 struct part {
     int no;
     int64_t offset, len;
-    char sha256[65], md5[25];
+    char sha256[65], crc32[9];
 };
 
 enum { W_OPEN, W_DONE, W_FAILED };
 
 struct dray_s3_writer {
-    struct dray_s3 *s3; /* the thread's while it runs, the caller's after */
+    struct dray_s3 *s3;   /* the thread's while it runs, the caller's after */
+    struct dray_s3 *lent; /* the caller's long-lived client, or NULL */
     int (*user_cancel)(void *ctx);
     void *user_cancel_ctx;
     char *bucket, *key, *content_type;
     size_t part_size;
+    int crc; /* send CRC32 checksums */
     int fd;
     int state;
     struct dray_s3_error err; /* why state is W_FAILED */
     int64_t bytes;            /* written in all */
     int64_t part_len;         /* of the part being written */
     int parts_handed;         /* numbered and queued so far */
-    struct dray_digest *dg;   /* of the part being written */
+    struct dray_digest *dg;   /* SHA-256 of the part being written */
+    uLong part_crc;           /* its CRC32 */
+    char **crcs;              /* of the parts handed, for Complete */
+    int n_crcs;
     char *stage;
     size_t staged;
 
@@ -217,8 +226,8 @@ static void *uploader(void *arg)
     struct dray_s3_error e;
     char *id = NULL, *etag;
 
-    if (dray_s3_mpu_create(w->s3, w->bucket, w->key, w->content_type, &id,
-                           &e) != 0) {
+    if (dray__s3_mpu_create(w->s3, w->bucket, w->key, w->content_type, w->crc,
+                            &id, &e) != 0) {
         thread_failed(w, &e);
         return NULL;
     }
@@ -243,8 +252,9 @@ static void *uploader(void *arg)
         body.fd = w->fd;
         body.offset = pt.offset;
         body.len = pt.len;
-        if (dray_s3_mpu_upload_part(w->s3, w->bucket, w->key, id, pt.no, &body,
-                                    pt.sha256, pt.md5, &etag, &e) != 0) {
+        if (dray__s3_upload_part(w->s3, w->bucket, w->key, id, pt.no, &body,
+                                 pt.sha256, w->crc ? pt.crc32 : NULL, &etag,
+                                 &e) != 0) {
             thread_failed(w, &e);
             break;
         }
@@ -274,6 +284,33 @@ static void join_thread(struct dray_s3_writer *w)
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* The part being written is done: its SHA-256 (hex) and CRC32 (S3's
+   base64); both start over for the next. */
+static void final_sums(struct dray_s3_writer *w, char sha256[65],
+                       char crc32_b64[9])
+{
+    dray_digest_final(w->dg, sha256, NULL);
+    dray__s3_crc32_b64((uint32_t)w->part_crc, crc32_b64);
+    w->part_crc = crc32(0L, Z_NULL, 0);
+}
+
+/* Keeps a handed part's CRC32 for Complete (caller's side only). */
+static int add_crc(struct dray_s3_writer *w, const char *crc)
+{
+    char **grown, *c;
+
+    if (w->n_crcs % 64 == 0) {
+        grown = realloc(w->crcs, (size_t)(w->n_crcs + 64) * sizeof(*grown));
+        if (grown == NULL)
+            return -2;
+        w->crcs = grown;
+    }
+    if ((c = strdup(crc)) == NULL)
+        return -2;
+    w->crcs[w->n_crcs++] = c;
+    return 0;
+}
+
 /* The part being written is complete and more bytes follow: queue it for
    the thread (starting it for the first part), waiting while AHEAD parts
    already wait. */
@@ -295,7 +332,13 @@ static int hand_over(struct dray_s3_writer *w)
     pt.no = w->parts_handed + 1;
     pt.offset = w->bytes - w->part_len;
     pt.len = w->part_len;
-    dray_digest_final(w->dg, pt.sha256, pt.md5);
+    final_sums(w, pt.sha256, pt.crc32);
+    if (w->crc && add_crc(w, pt.crc32) != 0) {
+        writer_error(&w->err, w->bucket, w->key, "OutOfMemory", 0,
+                     "out of memory");
+        w->state = W_FAILED;
+        return -1;
+    }
     if (w->parts_handed == 0) {
         rc = pthread_create(&w->thread, NULL, uploader, w);
         if (rc != 0)
@@ -340,6 +383,8 @@ static int writer_write(void *ctx, const void *data, size_t len)
         if (take > room)
             take = room;
         dray_digest_update(w->dg, p, take);
+        if (w->crc)
+            w->part_crc = crc32_z(w->part_crc, (const Bytef *)p, take);
         memcpy(w->stage + w->staged, p, take);
         w->staged += take;
         w->part_len += (int64_t)take;
@@ -397,7 +442,10 @@ int dray_s3_writer_open(struct dray_s3_writer **out,
     w->content_type = strdup(wo != NULL && wo->content_type != NULL
                                  ? wo->content_type
                                  : "application/octet-stream");
-    w->dg = dray_digest_new();
+    w->crc = wo == NULL || wo->checksum != DRAY_S3_CHECKSUM_NONE;
+    w->lent = wo != NULL ? wo->client : NULL;
+    w->part_crc = crc32(0L, Z_NULL, 0);
+    w->dg = dray__digest_new_sha256();
     w->stage = malloc(STAGE);
     if (!w->bucket || !w->key || !w->content_type || !w->dg || !w->stage)
         goto oom;
@@ -474,7 +522,7 @@ static int commit_failed(struct dray_s3_writer *w, struct dray_s3_error *e)
 int dray_s3_writer_commit(struct dray_s3_writer *w, struct dray_s3_error *e)
 {
     struct dray_http_body body = DRAY_HTTP_BODY_NONE;
-    char sha[65], md5[25], *etag = NULL;
+    char sha[65], crc[9], *etag = NULL;
     int rc;
 
     memset(e, 0, sizeof(*e));
@@ -489,14 +537,16 @@ int dray_s3_writer_commit(struct dray_s3_writer *w, struct dray_s3_error *e)
         *e = w->err;
         return commit_failed(w, e);
     }
-    dray_digest_final(w->dg, sha, md5);
+    final_sums(w, sha, crc);
     body.fd = w->fd;
     body.offset = w->bytes - w->part_len;
     body.len = w->part_len;
     if (w->parts_handed == 0) {
-        /* The whole object is one part or less: one PutObject. */
-        if (dray__s3_put(w->s3, w->bucket, w->key, &body, w->content_type, sha,
-                         md5, e) != 0)
+        /* The whole object is one part or less: one PutObject, on the
+           lent client's warm connection when there is one. */
+        if (dray__s3_put(w->lent != NULL ? w->lent : w->s3, w->bucket, w->key,
+                         &body, w->content_type, sha, w->crc ? crc : NULL,
+                         e) != 0)
             return commit_failed(w, e);
         w->state = W_DONE;
         return 0;
@@ -506,17 +556,21 @@ int dray_s3_writer_commit(struct dray_s3_writer *w, struct dray_s3_error *e)
         *e = w->thread_err;
         return commit_failed(w, e);
     }
-    rc =
-        dray_s3_mpu_upload_part(w->s3, w->bucket, w->key, w->upload_id,
-                                w->parts_handed + 1, &body, sha, md5, &etag, e);
+    rc = w->crc && add_crc(w, crc) != 0 ? -2 : 0;
+    if (rc == 0)
+        rc = dray__s3_upload_part(w->s3, w->bucket, w->key, w->upload_id,
+                                  w->parts_handed + 1, &body, sha,
+                                  w->crc ? crc : NULL, &etag, e);
     if (rc == 0 && add_etag(w, etag) != 0) {
         free(etag);
-        writer_error(e, w->bucket, w->key, "OutOfMemory", 0, "out of memory");
         rc = -2;
     }
+    if (rc == -2)
+        writer_error(e, w->bucket, w->key, "OutOfMemory", 0, "out of memory");
     if (rc == 0)
-        rc = dray_s3_mpu_complete(w->s3, w->bucket, w->key, w->upload_id,
-                                  w->etags, w->n_etags, e);
+        rc = dray__s3_mpu_complete(w->s3, w->bucket, w->key, w->upload_id,
+                                   w->etags, w->crc ? w->crcs : NULL,
+                                   w->n_etags, e);
     if (rc != 0)
         return commit_failed(w, e);
     w->state = W_DONE;
@@ -554,6 +608,9 @@ void dray_s3_writer_free(struct dray_s3_writer *w)
     for (int i = 0; i < w->n_etags; i++)
         free(w->etags[i]);
     free(w->etags);
+    for (int i = 0; i < w->n_crcs; i++)
+        free(w->crcs[i]);
+    free(w->crcs);
     free(w->upload_id);
     dray_s3_free(w->s3);
     dray_digest_free(w->dg);

@@ -8,7 +8,12 @@ In a test:
                        "action": "slowdown", "first": 2}])
         ... point the client at p.endpoint ...
         p.log()        # [{"method", "path", "query", "host", "headers"
-                       #   (names only), "status", "fault"}, ...]
+                       #   (names only), "checksums" (the values of the
+                       #   x-amz-checksum-* and x-amz-sdk-checksum-*
+                       #   headers), "part_crc32s" (a POST body's
+                       #   <ChecksumCRC32> texts), "conn" (the client's
+                       #   port: one per connection), "status", "fault"},
+                       #   ...]
 
 Or as a process (for tests in another language or process):
 
@@ -21,8 +26,8 @@ Or as a process (for tests in another language or process):
 Requests are forwarded as they came: method, path and query bytes, every
 header including Host (so virtual-hosted names and signatures survive),
 and the body; responses are streamed back. Like S3 and unlike moto, the
-proxy checks x-amz-content-sha256 and Content-MD5 against the body (400
-XAmzContentSHA256Mismatch / BadDigest).
+proxy checks x-amz-content-sha256, Content-MD5 and x-amz-checksum-crc32
+against the body (400 XAmzContentSHA256Mismatch / BadDigest).
 
 A rule matches a request by
   method   "PUT" (any when absent)
@@ -59,6 +64,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -66,6 +72,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -231,6 +238,10 @@ class _Handler(QuietHandler):
         if md5 is not None and \
                 md5 != base64.b64encode(hashlib.md5(body).digest()).decode():
             return "BadDigest"
+        crc = self.headers.get("x-amz-checksum-crc32")
+        if crc is not None and crc != base64.b64encode(
+                zlib.crc32(body).to_bytes(4, "big")).decode():
+            return "BadDigest"
         return None
 
     # ---- control ----
@@ -267,6 +278,13 @@ class _Handler(QuietHandler):
         entry = {"method": self.command, "path": parts.path,
                  "query": parts.query, "host": self.headers.get("Host"),
                  "headers": sorted({k.lower() for k in self.headers.keys()}),
+                 "checksums": {k.lower(): v for k, v in self.headers.items()
+                               if k.lower().startswith(("x-amz-checksum-",
+                                                        "x-amz-sdk-checksum-"))},
+                 "part_crc32s": [m.decode() for m in re.findall(
+                     rb"<ChecksumCRC32>([^<]*)</ChecksumCRC32>", body)]
+                 if self.command == "POST" else [],
+                 "conn": self.client_address[1],
                  "status": None, "fault": rule.spec["action"] if rule
                  else None}
         self.server.record(entry)

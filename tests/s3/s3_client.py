@@ -8,6 +8,7 @@ Each case checks what the client did with an independent reader (boto3)
 and, through the proxy, the requests it sent. Exits 77 (skipped) without
 moto_server or boto3.
 """
+import base64
 import hashlib
 import html
 import json
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import traceback
 import urllib.parse
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -364,6 +366,91 @@ def case_writer_large(env):
              "the object's bytes")
     check(env.boto.head_object(Bucket=b, Key="big/obj")["ETag"]
           .endswith('-12"'), "a 12-part ETag")
+    assert_no_uploads(env, b, "uploads left")
+    assert_tmp_empty(env)
+
+
+def crc32_b64(data):
+    """S3's x-amz-checksum-crc32 of data."""
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def case_writer_checksums(env):
+    # The proxy checks every x-amz-checksum-crc32 against the body, as S3
+    # does (BadDigest), so the writes below succeed only with right ones.
+    b = env.bucket()
+    data = pattern(1000, 8)
+    fresh(env)
+    env.run("write", b, "small", 1000, 8).ok("write 1000 bytes")
+    check_eq([e["checksums"] for e in env.proxy.log()],
+             [{"x-amz-checksum-crc32": crc32_b64(data),
+               "x-amz-sdk-checksum-algorithm": "CRC32"}],
+             "the PutObject's checksum headers")
+    head = env.boto.head_object(Bucket=b, Key="small", ChecksumMode="ENABLED")
+    check_eq(head.get("ChecksumCRC32"), crc32_b64(data), "the CRC32 kept")
+    n = 2 * PART + 777
+    data = pattern(n, 9)
+    parts = [data[i:i + PART] for i in range(0, n, PART)]
+    fresh(env)
+    env.run("write", b, "big", n, 9,
+            opts=["--part-size", str(PART)]).ok("write three parts")
+    log = env.proxy.log()
+    check_eq([e["checksums"] for e in requests(log, "POST", "uploads")],
+             [{"x-amz-checksum-algorithm": "CRC32"}], "the create")
+    puts = requests(log, "PUT", "partNumber")
+    check_eq([e["checksums"].get("x-amz-checksum-crc32") for e in puts],
+             [crc32_b64(p) for p in parts], "every part's CRC32")
+    check_eq([e for e in puts if "content-type" in e["headers"]], [],
+             "parts sent without a Content-Type")
+    check_eq([e["part_crc32s"] for e in requests(log, "POST", "uploadId")],
+             [[crc32_b64(p) for p in parts]], "Complete names them all")
+    composite = crc32_b64(b"".join(zlib.crc32(p).to_bytes(4, "big")
+                                   for p in parts))
+    head = env.boto.head_object(Bucket=b, Key="big", ChecksumMode="ENABLED")
+    check_eq(head.get("ChecksumCRC32", "").split("-")[0], composite,
+             "the composite CRC32 kept")
+    check_eq(s3_util.sha256_of_object(env.boto, b, "big"),
+             (hashlib.sha256(data).hexdigest(), n), "the object's bytes")
+    # Without checksums (stores that refuse them): no such header at all.
+    fresh(env)
+    env.run("write", b, "plain", n, 9,
+            opts=["--part-size", str(PART), "--checksum", "none"]) \
+        .ok("write without checksums")
+    log = env.proxy.log()
+    check_eq([(e["checksums"], e["part_crc32s"]) for e in log],
+             [({}, [])] * 5, "create, 3 parts, complete: no checksums")
+    check_eq(s3_util.sha256_of_object(env.boto, b, "plain"),
+             (hashlib.sha256(data).hexdigest(), n), "the object's bytes")
+    assert_no_uploads(env, b, "uploads left")
+
+
+def case_writer_lent_client(env):
+    # Small objects written one after another: with the driver's client
+    # lent, their PutObjects share its connection (the proxy keeps
+    # connections alive); each writer's own client opens one per object.
+    b = env.bucket()
+    for lend, conns in ((["--lend"], 1), ([], 4)):
+        fresh(env)
+        r = env.run("write-many", b, "many/", 4, 5000, opts=lend) \
+            .ok("four small objects %s" % lend)
+        check_eq(r.text.strip(), "20000", "bytes written")
+        log = env.proxy.log()
+        check_eq([e["method"] for e in log], ["PUT"] * 4, "four PutObjects")
+        check_eq(len({e["conn"] for e in log}), conns,
+                 "connections used %s" % lend)
+        for i in range(4):
+            check_eq(s3_util.read_object(env.boto, b, "many/%d" % i),
+                     pattern(5000, i + 1), "object %d" % i)
+    # A multipart object among them: its parts go on the thread's own
+    # connection, the lent client is untouched.
+    fresh(env)
+    env.run("write-many", b, "mixed/", 2, PART + 10,
+            opts=["--lend", "--part-size", str(PART)]).ok("two 2-part objects")
+    log = env.proxy.log()
+    check_eq(len(requests(log, "POST", "uploadId")), 2, "two completes")
+    for i in range(2):
+        check_eq(s3_util.read_object(env.boto, b, "mixed/%d" % i),
+                 pattern(PART + 10, i + 1), "multipart object %d" % i)
     assert_no_uploads(env, b, "uploads left")
     assert_tmp_empty(env)
 
@@ -778,6 +865,7 @@ def case_auth(env):
 
 CASES = [case_roundtrip, case_keys, case_list_paging, case_no_such_bucket,
          case_addressing, case_writer_small, case_writer_large,
+         case_writer_checksums, case_writer_lent_client,
          case_writer_stdin, case_writer_abort, case_writer_bad_options,
          case_slowdown_on_part, case_reset_on_put, case_reset_mid_body_get,
          case_conflict_and_500, case_retries_run_out, case_complete_error_200,

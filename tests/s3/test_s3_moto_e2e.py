@@ -9,15 +9,18 @@ what docs/S3.md promises: keys (<prefix>/shop/<table>/<version>_<ms>.csv,
 names with spaces and non-ASCII letters intact), CSV flattened with
 subtables, each delimiter and quote_all, JSON lines with the records as
 they came, gzip, rejects under shop/_sdc_rejected/, virtual-hosted
-addressing, and that a batch offered again overwrites its own objects.
+addressing, that a batch offered again overwrites its own objects, and
+the CRC32 checksum S3 keeps with each object (none with checksum: none).
 Exits 77 without moto_server or boto3. ONLY=word runs the tests whose
 name holds it.
 """
+import base64
 import gzip
 import json
 import os
 import re
 import sys
+import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -275,6 +278,32 @@ def test_jsonl_and_gzip():
         lake.close()
 
 
+# ---- checksums ----
+
+def test_checksums():
+    """Every object carries S3's CRC32 of its bytes (checksum: crc32, the
+    default); with checksum: none, none."""
+    c, b = bucket()
+    lake = Lake("crc", {"crc": s3_opts(M.endpoint, b, "crc"),
+                        "plain": s3_opts(M.endpoint, b, "plain",
+                                         checksum="none")})
+    try:
+        lake.put(orders_input())
+        lake.run()
+        for d, want in (("crc", True), ("plain", False)):
+            keys = list_keys(c, b, d + "/")
+            check(len(keys) == 4, "%s: four tables: %s" % (d, keys))
+            for k in keys:
+                h = c.head_object(Bucket=b, Key=k, ChecksumMode="ENABLED")
+                crc = base64.b64encode(zlib.crc32(
+                    s3_util.read_object(c, b, k)).to_bytes(4, "big")).decode()
+                check(h.get("ChecksumCRC32") == (crc if want else None),
+                      "%s: the CRC32 kept with %s: %s, the bytes' %s"
+                      % (d, k, h.get("ChecksumCRC32"), crc))
+    finally:
+        lake.close()
+
+
 # ---- addressing ----
 
 def test_virtual_hosted():
@@ -387,7 +416,8 @@ def test_offered_again():
 
 TESTS = [test_csv_flat_and_nested, test_subtable_appears_late,
          test_delimiters_and_quote_all,
-         test_jsonl_and_gzip, test_virtual_hosted, test_rejects,
+         test_jsonl_and_gzip, test_checksums, test_virtual_hosted,
+         test_rejects,
          test_offered_again]
 
 

@@ -129,11 +129,26 @@ int dray_s3_list_uploads(struct dray_s3 *s3, const char *bucket,
  * part from the file while the caller goes on writing. An object that
  * stays under part_size is sent with one PutObject at commit. Abort (or a
  * failed commit) aborts the multipart upload, so nothing stays billable.
+ * Every request signs its body's SHA-256; by default each also carries
+ * S3's CRC32 checksum of the body, which S3 checks and keeps with the
+ * object (a multipart object gets the composite of its parts' CRC32s).
  */
+enum {
+    DRAY_S3_CHECKSUM_CRC32 = 0, /* the default */
+    DRAY_S3_CHECKSUM_NONE = 1   /* for stores that refuse x-amz-checksum-* */
+};
+
 struct dray_s3_writer_opts {
     size_t part_size;         /* 0: 8 MiB; at least 5 MiB */
     const char *tmp_dir;      /* NULL: TMPDIR, else /tmp */
     const char *content_type; /* NULL: application/octet-stream */
+    int checksum;             /* DRAY_S3_CHECKSUM_* */
+    /* Optional, borrowed: a long-lived client made with the same options,
+       which sends the one PutObject of an object under part_size, so that
+       many small objects in a row reuse its connection instead of opening
+       one each. Used from the caller's thread only (in commit); it must
+       not be used elsewhere at the same time. */
+    struct dray_s3 *client;
 };
 
 struct dray_s3_writer;

@@ -17,9 +17,12 @@
  *                                N is "-") through the streaming writer,
  *                                in writes of assorted sizes
  *     write-abort BUCKET KEY N   the same, then abort instead of commit
+ *     write-many BUCKET PREFIX K N   K objects PREFIX0.. of N pattern bytes
+ *                                (seeds 1..K), one writer after another
  *   options: --endpoint URL --region R --virtual --page-size N
  *            --attempts N --retry-base MS --part-size BYTES --tmp-dir DIR
- *            --content-type T
+ *            --content-type T --checksum crc32|none (the writer's)
+ *            --lend (writers borrow the driver's client)
  *
  * Credentials come from the default chain (AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY in the tests). The outcome goes to stderr as
@@ -52,6 +55,7 @@ static struct dray_retry retry;
 static struct dray_s3_writer_opts wopts;
 static int page_size;
 static const char *content_type;
+static int lend;
 
 static int report(int rc, const struct dray_s3_error *e)
 {
@@ -244,6 +248,36 @@ static int cmd_write(struct dray_s3 *s3, char **a, int n, int commit)
     return report(rc, &e);
 }
 
+static int cmd_write_many(struct dray_s3 *s3, char **a)
+{
+    int k = atoi(a[2]);
+    long long bytes = atoll(a[3]), total = 0;
+    char key[1024];
+    int rc = 0;
+
+    (void)s3;
+    wopts.content_type = content_type;
+    for (int i = 0; i < k && rc == 0; i++) {
+        struct dray_s3_writer *w;
+        struct dray_s3_error e;
+        struct dray_sink sink;
+
+        snprintf(key, sizeof(key), "%s%d", a[1], i);
+        if (dray_s3_writer_open(&w, &opts, a[0], key, &wopts, &sink, &e) != 0)
+            return report(-1, &e);
+        if (feed(&sink, bytes, (unsigned)i + 1) != 0 ||
+            (sink.close != NULL && sink.close(sink.ctx) != 0))
+            fprintf(stderr, "WRITE failed for %s\n", key);
+        rc = dray_s3_writer_commit(w, &e);
+        total += dray_s3_writer_bytes(w);
+        dray_s3_writer_free(w);
+        if (rc != 0)
+            return report(rc, &e);
+    }
+    printf("%lld\n", total);
+    return report(0, NULL);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int run(struct dray_s3 *s3, const char *cmd, char **a, int n)
@@ -305,6 +339,8 @@ static int run(struct dray_s3 *s3, const char *cmd, char **a, int n)
         return cmd_write(s3, a, n, 1);
     if (strcmp(cmd, "write-abort") == 0 && n == 3)
         return cmd_write(s3, a, n, 0);
+    if (strcmp(cmd, "write-many") == 0 && n == 4)
+        return cmd_write_many(s3, a);
     return usage();
 }
 
@@ -322,6 +358,10 @@ int main(int argc, char **argv)
 
         if (strcmp(o, "--virtual") == 0) {
             opts.path_style = 0;
+            continue;
+        }
+        if (strcmp(o, "--lend") == 0) {
+            lend = 1;
             continue;
         }
         if (v == NULL)
@@ -343,6 +383,10 @@ int main(int argc, char **argv)
             wopts.tmp_dir = v;
         else if (strcmp(o, "--content-type") == 0)
             content_type = v;
+        else if (strcmp(o, "--checksum") == 0 && strcmp(v, "none") == 0)
+            wopts.checksum = DRAY_S3_CHECKSUM_NONE;
+        else if (strcmp(o, "--checksum") == 0 && strcmp(v, "crc32") == 0)
+            wopts.checksum = DRAY_S3_CHECKSUM_CRC32;
         else
             return usage();
     }
@@ -361,6 +405,8 @@ int main(int argc, char **argv)
     }
     if (page_size > 0)
         dray__s3_set_page_size(s3, page_size);
+    if (lend)
+        wopts.client = s3;
     rc = run(s3, argv[i], argv + i + 1, argc - i - 1);
     dray_s3_free(s3);
     dray_aws_creds_close(creds);
