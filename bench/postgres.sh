@@ -10,7 +10,9 @@
 #   BUILD      the build folder, absolute or relative to the repository
 #              (default build); dray is BUILD/bin/dray, the plugin
 #              BUILD/lib/dray/plugins/postgres.so
-#   BATCH      batch.max_records of the dray config (default 100000)
+#   BATCH      batch.max_records of the dray config (default: none set,
+#              dray's own limits: 1M records or 64 MiB of spool, which
+#              cuts 1M flat records into 6 batches)
 #   BENCH_BIG  1: after the N runs, flat and nested at BIG_N records
 #   BIG_N      records of the big runs (default 10000000)
 #   WORK       scratch folder; generated data is kept there and reused
@@ -38,7 +40,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 plugin=$build/lib/dray/plugins/postgres.so
 n=${N:-1000000}
-batch=${BATCH:-100000}
+batch=${BATCH:-}
 big=${BENCH_BIG:-0}
 big_n=${BIG_N:-10000000}
 baselines_only=${BASELINES_ONLY:-0}
@@ -180,9 +182,11 @@ same_shape() { # DRAY_TABLE BASE_TABLE
 write_config() { # DIR MODE SCHEMA
     mkdir -p "$1"
     rm -rf "$1/spool"
-    cat >"$1/dray.yml" <<EOF
-spool: {path: ./spool}
-batch: {max_records: $batch, max_bytes: 256MiB}
+    {
+        echo "spool: {path: ./spool}"
+        [ -z "$batch" ] || echo "batch: {max_records: $batch, max_bytes: 256MiB}"
+    } >"$1/dray.yml"
+    cat >>"$1/dray.yml" <<EOF
 destinations:
   - name: pg
     plugin: postgres
@@ -432,7 +436,9 @@ report() {
     echo
     about_dray
     echo "PostgreSQL $(q 'show server_version'), $(about_cpus)"
-    echo "N=$n records, batch.max_records=$batch, best of $repeat;" \
+    local batches="dray's defaults"
+    [ -z "$batch" ] || batches="max_records=$batch"
+    echo "N=$n records, batches: $batches, best of $repeat;" \
         "rows/s counts Singer records (nested: parents)"
     for line in "${sizes[@]}"; do echo "$line"; done
     echo

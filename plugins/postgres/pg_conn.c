@@ -133,8 +133,14 @@ static dray_status session_setup(struct pg *pg, dray_error *err)
 
     pg_add(&sql, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; "
                  "SET extra_float_digits = 1; ");
-    pg_addf(&sql, "SET statement_timeout = %lld",
+    pg_addf(&sql, "SET statement_timeout = %lld; ",
             (long long)pg->statement_timeout_ms);
+    /* A 100k-row stage outgrows the 8MB and 4MB defaults: the dedupe sort
+       and the stage itself then go through temp files. temp_buffers only
+       takes before the session's first temporary table, that is here. */
+    pg_addf(&sql, "SET work_mem = '%lldkB'; SET temp_buffers = '%lldkB'",
+            (long long)(pg->work_mem / 1024),
+            (long long)(pg->temp_buffers / 1024));
     st = pg_exec(pg, sql.data, "setting up the session", err);
     dray_buf_release(&sql);
     return st;

@@ -23,6 +23,8 @@ struct pg {
     int64_t connect_timeout_ms;
     int64_t statement_timeout_ms;
     int64_t spill_memory;
+    int64_t work_mem;     /* bytes */
+    int64_t temp_buffers; /* bytes */
     int64_t max_rejects;
     int mode; /* DRAY_MODE_* */
     PGconn *conn;

@@ -22,6 +22,11 @@ static const struct dray_option pg_options[] = {
      "cancel a statement that runs longer (0: never)"},
     {"spill_memory", DRAY_OPT_SIZE, 0, "8MiB", NULL, 65536, 1073741824,
      "subtable rows kept in memory per batch before spilling to a file"},
+    {"work_mem", DRAY_OPT_SIZE, 0, "64MiB", NULL, 65536, 2147483648LL,
+     "server memory per sort of a batch (dedupe, merge) before it spills "
+     "to disk"},
+    {"temp_buffers", DRAY_OPT_SIZE, 0, "64MiB", NULL, 1048576, 2147483648LL,
+     "server memory for the stage tables of a batch before they spill"},
     {"max_rejects", DRAY_OPT_INT, 0, "0", NULL, 0, INT64_MAX,
      "fail a batch that rejects more records than this (0: no limit)"},
 };
@@ -108,6 +113,8 @@ static dray_status pg_create(dray_instance *inst, const dray_config *cfg,
     pg->connect_timeout_ms = opt_i64(cfg, "connect_timeout");
     pg->statement_timeout_ms = opt_i64(cfg, "statement_timeout");
     pg->spill_memory = opt_i64(cfg, "spill_memory");
+    pg->work_mem = opt_i64(cfg, "work_mem");
+    pg->temp_buffers = opt_i64(cfg, "temp_buffers");
     pg->max_rejects = opt_i64(cfg, "max_rejects");
     dray_host()->cfg_info(cfg, &info);
     pg->mode = info.mode;
