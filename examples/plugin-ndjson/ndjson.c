@@ -11,6 +11,7 @@
  * harness (dray-plugin-test) can check it.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include <dray/dray_cfg.h>
 #include <dray/dray_encode.h>
 #include <dray/dray_json.h>
 #include <dray/dray_plugin.h>
@@ -45,7 +46,7 @@ static dray_status ndjson_create(dray_instance *inst, const dray_config *cfg,
     if (p == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     p->inst = inst;
-    dray_host()->cfg_str(cfg, "path", &p->path);
+    p->path = dray_cfg_str(cfg, "path"); /* required: always set */
     *state = p;
     return DRAY_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dray/dray_cfg.h"
 #include "pg_internal.h"
 
 static const struct dray_option pg_options[] = {
@@ -42,35 +43,18 @@ static void pg_free(struct pg *pg)
     free(pg);
 }
 
-static char *opt_dup(const dray_config *cfg, const char *name)
-{
-    const char *v = NULL;
-
-    if (dray_host()->cfg_str(cfg, name, &v) != 1 || v == NULL)
-        return NULL;
-    return strdup(v);
-}
-
-static int64_t opt_i64(const dray_config *cfg, const char *name)
-{
-    int64_t v = 0;
-
-    dray_host()->cfg_i64(cfg, name, &v);
-    return v;
-}
-
 static const char *const weak_modes[] = {"disable", "allow",     "prefer",
                                          "require", "verify-ca", NULL};
 
 static dray_status pg_validate(const dray_config *cfg, dray_error *err)
 {
-    const char *dsn = NULL, *schema = NULL;
+    const char *dsn, *schema;
     char why[256];
     char *mode;
     int remote = 0;
 
-    dray_host()->cfg_str(cfg, "dsn", &dsn);
-    dray_host()->cfg_str(cfg, "schema", &schema);
+    dsn = dray_cfg_str(cfg, "dsn");
+    schema = dray_cfg_str(cfg, "schema");
     if (schema == NULL || *schema == '\0')
         return dray_error_set(err, DRAY_E_CONFIG, NULL,
                               "option 'schema' is empty");
@@ -107,15 +91,19 @@ static dray_status pg_create(dray_instance *inst, const dray_config *cfg,
     if (pg == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     pg->inst = inst;
-    pg->dsn = opt_dup(cfg, "dsn");
-    pg->schema_tmpl = opt_dup(cfg, "schema");
-    pg->sslrootcert = opt_dup(cfg, "sslrootcert");
-    pg->connect_timeout_ms = opt_i64(cfg, "connect_timeout");
-    pg->statement_timeout_ms = opt_i64(cfg, "statement_timeout");
-    pg->spill_memory = opt_i64(cfg, "spill_memory");
-    pg->work_mem = opt_i64(cfg, "work_mem");
-    pg->temp_buffers = opt_i64(cfg, "temp_buffers");
-    pg->max_rejects = opt_i64(cfg, "max_rejects");
+    /* dsn is required and schema has a default: both have a value. */
+    if (dray_cfg_dup(cfg, "dsn", 0, &pg->dsn) != 0 ||
+        dray_cfg_dup(cfg, "schema", 0, &pg->schema_tmpl) != 0 ||
+        dray_cfg_dup(cfg, "sslrootcert", 0, &pg->sslrootcert) != 0) {
+        pg_free(pg);
+        return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
+    }
+    pg->connect_timeout_ms = dray_cfg_i64(cfg, "connect_timeout", 0);
+    pg->statement_timeout_ms = dray_cfg_i64(cfg, "statement_timeout", 0);
+    pg->spill_memory = dray_cfg_i64(cfg, "spill_memory", 0);
+    pg->work_mem = dray_cfg_i64(cfg, "work_mem", 0);
+    pg->temp_buffers = dray_cfg_i64(cfg, "temp_buffers", 0);
+    pg->max_rejects = dray_cfg_i64(cfg, "max_rejects", 0);
     dray_host()->cfg_info(cfg, &info);
     pg->mode = info.mode;
     /* Years 1 to 9999: what RFC 3339 can write, so every loaded timestamp
@@ -123,10 +111,6 @@ static dray_status pg_create(dray_instance *inst, const dray_config *cfg,
     pg->types = *dray_types_dialect("postgres");
     pg->types.min_year = 1;
     pg->types.max_year = 9999;
-    if (pg->dsn == NULL || pg->schema_tmpl == NULL) {
-        pg_free(pg);
-        return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-    }
     st = pg_connect(pg, err);
     if (st != DRAY_OK) {
         pg_free(pg);

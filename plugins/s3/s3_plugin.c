@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dray/dray_cfg.h>
+
 #include "s3_internal.h"
 
 #define STITCH_TEMPLATE                                                        \
@@ -63,30 +65,6 @@ static const struct dray_option s3_options[] = {
      "fail a batch that rejects more records than this (0: no limit)"},
 };
 
-static const char *opt_str(const dray_config *cfg, const char *name)
-{
-    const char *v = NULL;
-
-    if (dray_host()->cfg_str(cfg, name, &v) != 1)
-        return NULL;
-    return v;
-}
-
-static char *opt_dup(const dray_config *cfg, const char *name)
-{
-    const char *v = opt_str(cfg, name);
-
-    return v != NULL && *v != '\0' ? strdup(v) : NULL;
-}
-
-static int64_t opt_i64(const dray_config *cfg, const char *name)
-{
-    int64_t v = 0;
-
-    dray_host()->cfg_i64(cfg, name, &v);
-    return v;
-}
-
 static dray_status on_load(const struct dray_host_api *host, dray_error *err)
 {
     char why[256];
@@ -121,20 +99,20 @@ static int loopback(const char *hostport)
 
 static dray_status s3_validate(const dray_config *cfg, dray_error *err)
 {
-    const char *endpoint = opt_str(cfg, "endpoint");
-    const char *akid = opt_str(cfg, "access_key_id");
-    const char *secret = opt_str(cfg, "secret_access_key");
+    const char *endpoint = dray_cfg_str(cfg, "endpoint");
+    const char *akid = dray_cfg_str(cfg, "access_key_id");
+    const char *secret = dray_cfg_str(cfg, "secret_access_key");
     struct s3_template t;
     struct s3_url u;
     char why[320];
 
-    if (s3_url_parse(opt_str(cfg, "url"), &u, why, sizeof(why)) != 0) {
+    if (s3_url_parse(dray_cfg_str(cfg, "url"), &u, why, sizeof(why)) != 0) {
         dray_error_set(err, DRAY_E_CONFIG, NULL, "option 'url': %s", why);
         dray_error_hint(err, "write s3://bucket/prefix or file:///folder");
         return DRAY_E_CONFIG;
     }
-    if (s3_template_parse(opt_str(cfg, "key_template"), &t, why, sizeof(why)) !=
-        0) {
+    if (s3_template_parse(dray_cfg_str(cfg, "key_template"), &t, why,
+                          sizeof(why)) != 0) {
         s3_url_release(&u);
         dray_error_set(err, DRAY_E_CONFIG, NULL, "option 'key_template': %s",
                        why);
@@ -194,10 +172,10 @@ static dray_status open_creds(struct s3_plugin *p, const dray_config *cfg,
     struct dray_aws_cred_opts co = {0};
     char region[64], why[512];
 
-    co.access_key_id = opt_str(cfg, "access_key_id");
-    co.secret_access_key = opt_str(cfg, "secret_access_key");
-    co.session_token = opt_str(cfg, "session_token");
-    co.profile = opt_str(cfg, "profile");
+    co.access_key_id = dray_cfg_str(cfg, "access_key_id");
+    co.secret_access_key = dray_cfg_str(cfg, "secret_access_key");
+    co.session_token = dray_cfg_str(cfg, "session_token");
+    co.profile = dray_cfg_str(cfg, "profile");
     co.ca_bundle = p->ca_bundle;
     if (dray_aws_creds_open(&p->creds, &co, why, sizeof(why)) != 0)
         return dray_error_set(err, DRAY_E_CONFIG, NULL, "%s", why);
@@ -224,31 +202,36 @@ static dray_status s3_create(dray_instance *inst, const dray_config *cfg,
     if (p == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     p->inst = inst;
-    if (s3_url_parse(opt_str(cfg, "url"), &p->url, why, sizeof(why)) != 0 ||
-        s3_template_parse(opt_str(cfg, "key_template"), &p->tmpl, why,
+    v = dray_cfg_str(cfg, "url");
+    if (s3_url_parse(v, &p->url, why, sizeof(why)) != 0 ||
+        s3_template_parse(dray_cfg_str(cfg, "key_template"), &p->tmpl, why,
                           sizeof(why)) != 0) {
         s3_free(p);
         return dray_error_set(err, DRAY_E_CONFIG, NULL, "%s", why);
     }
-    v = opt_str(cfg, "format");
+    v = dray_cfg_str(cfg, "format");
     p->format = v && strcmp(v, "jsonl") == 0 ? S3_FMT_JSONL : S3_FMT_CSV;
-    v = opt_str(cfg, "delimiter");
+    v = dray_cfg_str(cfg, "delimiter");
     p->delimiter = !v || strcmp(v, ",") == 0 ? ','
                    : strcmp(v, "|") == 0     ? '|'
                                              : '\t';
-    p->quote_all = opt_i64(cfg, "quote_all") != 0;
-    v = opt_str(cfg, "compression");
+    p->quote_all = dray_cfg_bool(cfg, "quote_all", 0) != 0;
+    v = dray_cfg_str(cfg, "compression");
     p->gzip = v && strcmp(v, "gzip") == 0;
-    p->part_size = opt_i64(cfg, "part_size");
-    p->max_rejects = opt_i64(cfg, "max_rejects");
-    p->tmp_dir = opt_dup(cfg, "tmp_dir");
-    v = opt_str(cfg, "checksum");
+    p->part_size = dray_cfg_i64(cfg, "part_size", 0);
+    p->max_rejects = dray_cfg_i64(cfg, "max_rejects", 0);
+    v = dray_cfg_str(cfg, "checksum");
     p->checksum = v && strcmp(v, "none") == 0 ? DRAY_S3_CHECKSUM_NONE
                                               : DRAY_S3_CHECKSUM_CRC32;
-    p->region = opt_dup(cfg, "region");
-    p->endpoint = opt_dup(cfg, "endpoint");
-    p->path_style = opt_i64(cfg, "path_style") != 0;
-    p->ca_bundle = opt_dup(cfg, "ca_bundle");
+    p->path_style = dray_cfg_bool(cfg, "path_style", 0) != 0;
+    /* An empty text counts as unset: the default applies. */
+    if (dray_cfg_dup(cfg, "tmp_dir", DRAY_CFG_NONEMPTY, &p->tmp_dir) < 0 ||
+        dray_cfg_dup(cfg, "region", DRAY_CFG_NONEMPTY, &p->region) < 0 ||
+        dray_cfg_dup(cfg, "endpoint", DRAY_CFG_NONEMPTY, &p->endpoint) < 0 ||
+        dray_cfg_dup(cfg, "ca_bundle", DRAY_CFG_NONEMPTY, &p->ca_bundle) < 0) {
+        s3_free(p);
+        return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
+    }
     if (p->url.kind == S3_URL_FILE) {
         st = s3_store_file_open(p, &p->store, err);
     } else {

@@ -83,6 +83,56 @@ int dray__aws_imds_fetch(const char *endpoint, struct dray_aws_creds *out,
    ms. Returns 0, or -1 when malformed. */
 int dray__aws_iso8601_ms(const char *s, int64_t *ms);
 
+/* ---- aws_creds_chain.c: the chain's sources, for aws_creds.c ----------- */
+
+#include "dray/dray_aws.h"
+
+/* Which source gave credentials. */
+enum {
+    DRAY__AWS_SRC_NONE,
+    DRAY__AWS_SRC_OPTIONS,
+    DRAY__AWS_SRC_ENV,
+    DRAY__AWS_SRC_PROFILE,
+    DRAY__AWS_SRC_CONTAINER,
+    DRAY__AWS_SRC_IMDS
+};
+
+/* What open learnt of the sources; fixed afterwards. Starts zeroed. */
+struct dray__aws_chain {
+    struct dray_aws_creds explicit_creds; /* options or environment */
+    int explicit_kind;                    /* _OPTIONS, _ENV or _NONE */
+    char *profile;
+    const char *profile_from; /* "the profile option", "AWS_PROFILE" */
+    char *files[2];           /* credentials, config; NULL: no HOME */
+    char *sources[2];         /* "profile NAME in FILE" for each */
+    struct dray__aws_container container;
+    char *container_url, *container_token, *container_token_file;
+    char *ca_bundle;
+    char *imds_endpoint; /* NULL: disabled */
+};
+
+/* Reads the options and the environment into c, and checks a profile
+   named explicitly; never the network. Returns 0, -1 with err, -2. On
+   failure c holds what was made: release it. */
+int dray__aws_chain_open(struct dray__aws_chain *c,
+                         const struct dray_aws_cred_opts *o, char *err,
+                         size_t errlen);
+void dray__aws_chain_release(struct dray__aws_chain *c);
+/* Walks the chain in order for the first credentials: 0 with *out, *kind
+   and *source (a static text or one of c's), else -1, 1 or -2 with err,
+   as dray_aws_creds_get. */
+int dray__aws_chain_resolve(struct dray__aws_chain *c,
+                            struct dray_aws_creds *out, int *kind,
+                            const char **source, char *err, size_t errlen);
+/* Asks the container or IMDS (kind) again; "nothing there" becomes 1. */
+int dray__aws_chain_refetch(struct dray__aws_chain *c, int kind,
+                            struct dray_aws_creds *out, char *err,
+                            size_t errlen);
+/* A deep copy of src (session_token may be NULL). Returns 0 or -2, dst
+   then zeroed. */
+int dray__aws_creds_copy(const struct dray_aws_creds *src,
+                         struct dray_aws_creds *dst);
+
 /* ---- http.c, http_xfer.c: the HTTP client ------------------------------ */
 
 struct dray_http;

@@ -7,7 +7,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 for h in dray_version.h dray_abi.h dray_plugin.h dray_http.h dray_aws.h \
-         dray_s3.h; do
+         dray_s3.h dray_cfg.h; do
   printf '#include <dray/%s>\n#include <dray/dray_version.h>\nint dray_probe(void);\nint dray_probe(void) { return DRAY_ABI_MAJOR; }\n' \
     "$h" > "$tmp/probe.c"
   cp "$tmp/probe.c" "$tmp/probe.cpp"

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dray/dray_cfg.h>
+
 #include "refplug.h"
 
 #ifndef REFPLUG_NAME
@@ -29,11 +31,10 @@ static dray_status rp_create(dray_instance *inst, const dray_config *cfg,
     const struct dray_host_api *h = dray_host();
     struct dray_config_info info = DRAY_VIEW_INIT(struct dray_config_info);
     struct rp_plugin *p = calloc(1, sizeof(*p));
-    const char *path = NULL;
+    const char *path = dray_cfg_str(cfg, "path");
 
     if (p == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
-    h->cfg_str(cfg, "path", &path);
     h->cfg_info(cfg, &info);
     p->inst = inst;
     p->mode = info.mode;
