@@ -72,5 +72,8 @@ void host_api_install(const struct dray_host_api *table);
 void host_faults_from_env(void);
 void host_faults_arm(uint32_t attempt);
 void host_faults_disarm(void);
+/* Test-only too: with DRAY_STATS_FILE set (read by host_faults_from_env),
+   appends the worker's open fds and memory to that file after a load. */
+void host_stats_after_load(void);
 
 #endif

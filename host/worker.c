@@ -272,6 +272,7 @@ int cmd_worker(int argc, char **argv)
         if (in.lease_fd >= 0)
             close(in.lease_fd);
         in.lease_fd = -1;
+        host_stats_after_load();
         free(line);
         line = NULL;
     }

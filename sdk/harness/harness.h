@@ -13,6 +13,7 @@
  *   harness_inputs.c   @REPEAT/@SEQ and the key properties in inputs
  *   harness_run.c      one scenario, step by step
  *   harness_check.c    its tables read back and compared
+ *   harness_resources.c the worker's open files and peak memory
  *   harness_util.c     allocation, buffers, files
  *   harness_junit.c    JUnit XML
  *   harness_main.c     options, listing, the loop, the summary
@@ -21,6 +22,7 @@
 #define DRAY_HARNESS_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -158,15 +160,19 @@ struct scenario {
     char **expect_tables;
     size_t n_expect_tables;
     int has_expect_tables;
+    long max_rss_mib; /* [expect-max-rss]: -1 not checked, 0 the default */
+    int no_fd_leak;   /* [expect-no-fd-leak] */
 };
 
 /* Parses a scenario's text. Returns 0, or -1 with "LINE: what" in err
    (the caller adds the file); -2 when memory runs out. */
 int dray__scn_parse(const char *name, const char *text, size_t len,
                     struct scenario *out, char *err, size_t errlen);
-/* Reads and parses a file; as dray__scn_parse, err naming the file. */
-int dray__scn_load(const char *path, struct scenario *out, char *err,
-                   size_t errlen);
+/* Reads and parses a file; as dray__scn_parse, err naming the file.
+   shallow: @REPEAT/@SEQ are left as written (inputs) or dropped (expected
+   rows), for --list, which must not build a 250k-record input per file. */
+int dray__scn_load(const char *path, int shallow, struct scenario *out,
+                   char *err, size_t errlen);
 void dray__scn_release(struct scenario *s);
 /* A decimal long in s (n bytes, blanks around allowed); 0 or -1. */
 int dray__parse_long(const char *s, size_t n, long *out);
@@ -180,6 +186,9 @@ int dray__scn_expand(const char *text, size_t len, struct dray_buf *out,
 int dray__scn_keys(const struct scenario *s, const char *stream, char ***keys,
                    size_t *n);
 void dray__strv_free(char **v, size_t n);
+/* 1 when the SCHEMA messages of stream name different key properties (a
+   key change, docs/POSTGRES.md), else 0. */
+int dray__scn_key_changed(const struct scenario *s, const char *stream);
 
 /* ---- mapping through the dialect (harness_expect.c) ---- */
 
@@ -230,6 +239,15 @@ struct order_spec {
  * the diff ("- expected only", "+ actual only") appended to diff; -1 when
  * memory runs out.
  */
+/* The order the ABI promises for a table of stream at depth (0: the root)
+   in mode (docs/HARNESS.md): ORDER_COLUMNS by the keys (*by_sequence 0)
+   or by _sdc_sequence (*by_sequence 1), ORDER_SUBTABLE, or ORDER_NONE:
+   appended subtables, streams without a SCHEMA, and upserted streams
+   whose key changed (their table is appended to from then on, so rows
+   need not follow either key). */
+int dray__order_rule(const struct scenario *s, const char *stream, int mode,
+                     int depth, int *by_sequence);
+
 int dray__cmp_table(const char *table, struct hv *const *exp, size_t ne,
                     struct hv *const *act, size_t na,
                     const struct order_spec *ord, int files,
@@ -247,6 +265,7 @@ struct proc_result {
     int status; /* exit code; 128 + signal when killed */
     int signal; /* the signal that killed it, else 0 */
     int timed_out;
+    int stopped; /* stopped because the harness was interrupted */
     struct dray_buf out, err;
 };
 
@@ -261,6 +280,18 @@ int dray__proc_run(const char *const *argv, const char *const *env,
                    const char *in_file, const char *scratch_dir, int timeout_s,
                    struct proc_result *r);
 void dray__proc_release(struct proc_result *r);
+
+/*
+ * Interrupts (harness_proc.c). SIGINT and SIGTERM are counted, not fatal:
+ * a running command is stopped (its process group: SIGTERM, SIGKILL after
+ * a grace period) and no new one starts, so the scenario ends and its
+ * cleanup runs. The cleanup calls dray__interrupt_tolerate() first: its
+ * commands survive the signals so far, and a second Ctrl-C stops them too.
+ */
+void dray__interrupt_install(void);
+/* The first signal received, else 0. */
+int dray__interrupted(void);
+void dray__interrupt_tolerate(void);
 
 /* ---- the plugin and the configs (harness_config.c) ---- */
 
@@ -319,6 +350,8 @@ struct harness {
     size_t n_base;
     int verbose, keep;
     int warned_namespaces;
+    long max_rss_mib; /* --max-rss; 0: not given */
+    int warned_sanitized;
 };
 
 struct result {
@@ -342,15 +375,17 @@ struct run_ctx {
     int n_inputs;
     char fault_env[64];
     char fault_note[64];
+    char stats[PATH_MAX + 16]; /* DRAY_STATS_FILE; "" when not asked */
 };
 
 /* Records the scenario's first failure (later ones are dropped). */
 void dray__fail(struct run_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Runs dray with args (NULL-terminated), stdin from in, env ("NAME=v")
-   added; 0 when it ran (pr filled), -1 after a failure was recorded. */
+/* Runs dray with args (NULL-terminated), stdin from in, env ("NAME=v",
+   NULL-terminated, may be NULL) added; 0 when it ran (pr filled), -1 after
+   a failure was recorded. */
 int dray__run_dray(struct run_ctx *c, const char *const *args, const char *in,
-                   const char *env, struct proc_result *pr);
+                   const char *const *env, struct proc_result *pr);
 /* 0 when pr exited want; else records the failure (what, the status, the
    last stderr line; the output into the diff) and returns -1. */
 int dray__expect_exit(struct run_ctx *c, const char *what,
@@ -360,6 +395,34 @@ int dray__plugin_op(struct run_ctx *c, const char *op, const char *table,
                     struct proc_result *pr);
 /* The checks after the steps. */
 void dray__run_checks(struct run_ctx *c);
+
+/* ---- the worker's resources (harness_resources.c) ---- */
+
+/* The bound of [expect-max-rss] when neither the scenario nor --max-rss
+   names one. */
+#define DEFAULT_MAX_RSS_MIB 64
+
+/* One line of DRAY_STATS_FILE: what a worker held after a load. */
+struct load_stat {
+    long pid, load, fds, rss_kb, hwm_kb;
+    int asan; /* the worker is built with AddressSanitizer */
+};
+
+/* Parses the stats file's lines. Returns 0, or -1 with "line N: what" in
+   err. */
+int dray__parse_stats(const char *text, size_t len, struct load_stat **out,
+                      size_t *n, char *err, size_t errlen);
+/* 0 when every worker's peak (VmHWM) is at most bound_mib; else 1 with a
+   one-line what in msg and the worst worker's lines in diff. */
+int dray__check_max_rss(const struct load_stat *s, size_t n, long bound_mib,
+                        struct dray_buf *diff, char *msg, size_t msglen);
+/* 0 when no worker holds more open fds after its last load than after
+   its first; else 1 with msg and diff. At least one worker must have
+   loaded two batches, or there is nothing to compare (1 too). */
+int dray__check_fd_leak(const struct load_stat *s, size_t n,
+                        struct dray_buf *diff, char *msg, size_t msglen);
+/* The scenario's [expect-max-rss] and [expect-no-fd-leak], from c->stats. */
+void dray__run_resource_checks(struct run_ctx *c);
 
 /* Runs one scenario (loaded already). */
 void dray__run_scenario(struct harness *h, const struct scenario *s,

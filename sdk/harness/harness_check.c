@@ -90,6 +90,28 @@ static int read_table(struct run_ctx *c, const char *table, struct hv ***rows,
     return rc;
 }
 
+int dray__order_rule(const struct scenario *s, const char *stream, int mode,
+                     int depth, int *by_sequence)
+{
+    char **keys;
+    size_t n_keys;
+    int has_schema = dray__scn_keys(s, stream, &keys, &n_keys);
+    int keyed = has_schema && n_keys > 0 && mode == DRAY_MODE_UPSERT;
+
+    dray__strv_free(keys, n_keys);
+    *by_sequence = 0;
+    /* After a key change the table is appended to (docs/POSTGRES.md "Key
+       change"), or stopped: neither key orders its rows any more. */
+    if (keyed && dray__scn_key_changed(s, stream))
+        return ORDER_NONE;
+    if (depth > 0)
+        return keyed ? ORDER_SUBTABLE : ORDER_NONE;
+    if (keyed)
+        return ORDER_COLUMNS;
+    *by_sequence = has_schema;
+    return has_schema ? ORDER_COLUMNS : ORDER_NONE;
+}
+
 static void check_expect(struct run_ctx *c, const struct scn_expect *e,
                          char *const *have, size_t n_have, int *n_failed)
 {
@@ -97,8 +119,8 @@ static void check_expect(struct run_ctx *c, const struct scn_expect *e,
     struct map_opts o = {pi->ident, pi->nesting, 0, NULL, 0};
     struct xtables x;
     char why[300], msg[512];
-    int has_schema = dray__scn_keys(c->s, e->table, &o.keys, &o.n_keys);
 
+    dray__scn_keys(c->s, e->table, &o.keys, &o.n_keys);
     o.native_canon_keys =
         pi->ident == DRAY_IDENT_BIGQUERY && pi->nesting == DRAY_NEST_NATIVE;
     if (dray__map_rows(&o, e->table, e->rows, e->n_rows, &x, why,
@@ -119,14 +141,15 @@ static void check_expect(struct run_ctx *c, const struct scn_expect *e,
         /* The ABI's order (docs/HARNESS.md): upserted tables by their
            key (subtables: source keys, then levels); appended root tables
            by _sdc_sequence; appended subtables are not checked (their
-           order across records is the destination's). */
-        int keyed = has_schema && o.n_keys > 0 && c->mode == DRAY_MODE_UPSERT;
-        if (xt->depth > 0 && keyed)
-            ord.kind = ORDER_SUBTABLE;
-        else if (xt->depth == 0 && keyed)
-            ord = (struct order_spec){ORDER_COLUMNS, keycols, o.n_keys};
-        else if (xt->depth == 0 && has_schema)
+           order across records is the destination's), nor tables whose
+           key changed. */
+        int by_seq;
+        ord.kind =
+            dray__order_rule(c->s, e->table, c->mode, xt->depth, &by_seq);
+        if (ord.kind == ORDER_COLUMNS && by_seq)
             ord = (struct order_spec){ORDER_COLUMNS, &seq, 1};
+        else if (ord.kind == ORDER_COLUMNS)
+            ord = (struct order_spec){ORDER_COLUMNS, keycols, o.n_keys};
         if (listed(have, n_have, xt->name) &&
             read_table(c, xt->name, &rows, &n) != 0) {
             free(seq);
@@ -207,5 +230,7 @@ void dray__run_checks(struct run_ctx *c)
     }
     if (s->expect_rejects >= 0)
         check_rejects(c);
+    if (c->stats[0] && c->r->status != RES_FAIL)
+        dray__run_resource_checks(c);
     dray__strv_free(have, n_have);
 }

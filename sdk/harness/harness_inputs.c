@@ -146,42 +146,93 @@ static int contains(const char *p, size_t n, const char *lit)
     return 0;
 }
 
-int dray__scn_keys(const struct scenario *s, const char *stream, char ***keys,
-                   size_t *n)
+/* Calls fn with the key_properties (NULL when absent) of each SCHEMA
+   message of stream in the inputs, in order. */
+static void each_schema(const struct scenario *s, const char *stream,
+                        void (*fn)(void *ctx, const struct hv *kp), void *ctx)
 {
-    int found = 0;
-
-    *keys = NULL;
-    *n = 0;
     for (size_t i = 0; i < s->n_steps; i++) {
         const char *p = s->steps[i].text, *end = p ? p + s->steps[i].len : p;
         while (p != NULL && p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
             char why[200];
-            struct hv *m = NULL, *t, *st, *kp;
+            struct hv *m = NULL, *t, *st;
             /* Only SCHEMA lines are parsed: inputs may be 100k records. */
             if (contains(p, len, "SCHEMA"))
                 m = dray__hv_parse(p, len, why, sizeof(why));
             p += len + 1;
             t = dray__hv_get(m, "type");
             st = dray__hv_get(m, "stream");
-            kp = dray__hv_get(m, "key_properties");
             if (t && t->t == HV_STR && strcmp(t->s, "SCHEMA") == 0 && st &&
-                st->t == HV_STR && strcmp(st->s, stream) == 0) {
-                dray__strv_free(*keys, *n);
-                found = 1;
-                *keys = NULL;
-                *n = 0;
-                for (size_t k = 0; kp && kp->t == HV_ARR && k < kp->n; k++) {
-                    if (kp->v[k]->t != HV_STR)
-                        continue;
-                    *keys = dray__xrealloc(*keys, (*n + 1) * sizeof(char *));
-                    (*keys)[(*n)++] = dray__xstrdup(kp->v[k]->s);
-                }
-            }
+                st->t == HV_STR && strcmp(st->s, stream) == 0)
+                fn(ctx, dray__hv_get(m, "key_properties"));
             dray__hv_free(m);
         }
     }
-    return found;
+}
+
+struct keys_seen {
+    char **keys;
+    size_t n;
+    int found;
+};
+
+/* The last SCHEMA wins. */
+static void take_keys(void *ctx, const struct hv *kp)
+{
+    struct keys_seen *k = ctx;
+
+    dray__strv_free(k->keys, k->n);
+    k->found = 1;
+    k->keys = NULL;
+    k->n = 0;
+    for (size_t i = 0; kp && kp->t == HV_ARR && i < kp->n; i++) {
+        if (kp->v[i]->t != HV_STR)
+            continue;
+        k->keys = dray__xrealloc(k->keys, (k->n + 1) * sizeof(char *));
+        k->keys[k->n++] = dray__xstrdup(kp->v[i]->s);
+    }
+}
+
+int dray__scn_keys(const struct scenario *s, const char *stream, char ***keys,
+                   size_t *n)
+{
+    struct keys_seen k = {NULL, 0, 0};
+
+    each_schema(s, stream, take_keys, &k);
+    *keys = k.keys;
+    *n = k.n;
+    return k.found;
+}
+
+struct key_change {
+    struct dray_buf first; /* the first SCHEMA's keys, as JSON */
+    int seen, changed;
+};
+
+static void compare_keys(void *ctx, const struct hv *kp)
+{
+    struct key_change *kc = ctx;
+    struct dray_buf now = DRAY_BUF_INIT;
+
+    /* No key_properties is no key, as [] is. */
+    if (kp != NULL && !(kp->t == HV_ARR && kp->n == 0))
+        dray__hv_write(&now, kp);
+    dray__xadd(&now, "", 0);
+    if (!kc->seen)
+        dray__xadds(&kc->first, now.data);
+    else if (strcmp(kc->first.data ? kc->first.data : "", now.data) != 0)
+        kc->changed = 1;
+    kc->seen = 1;
+    dray_buf_release(&now);
+}
+
+int dray__scn_key_changed(const struct scenario *s, const char *stream)
+{
+    struct key_change kc = {DRAY_BUF_INIT, 0, 0};
+
+    each_schema(s, stream, compare_keys, &kc);
+    dray_buf_release(&kc.first);
+    return kc.changed;
 }

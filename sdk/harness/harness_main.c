@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 static const char usage[] =
     "usage: dray-plugin-test PLUGIN.so [-c CONF] [--scenario GLOB]... "
     "[--list]\n"
-    "                        [--junit FILE] [-v] [--keep]\n"
+    "                        [--junit FILE] [--max-rss MIB] [-v] [--keep]\n"
     "\n"
     "Loads Singer data through the plugin as 'dray run' does, reads it back\n"
     "and compares it with what dray promises (docs/HARNESS.md).\n"
@@ -33,16 +34,20 @@ static const char usage[] =
     "  --scenario GLOB  only scenarios whose name matches (repeatable)\n"
     "  --list           print the scenarios and their needs, and exit\n"
     "  --junit FILE     also write JUnit XML\n"
+    "  --max-rss MIB    the bound of the worker's peak memory in the\n"
+    "                   [expect-max-rss] scenarios (default: the scenario's,\n"
+    "                   else 64)\n"
     "  -v               print each step and the dray commands' output\n"
     "  --keep           keep each scenario's folder and namespace\n"
     "\n"
     "Environment: DRAY (the dray executable; default: beside this one),\n"
     "DRAY_SCENARIOS (the scenario folder).\n"
     "Exit 0 when nothing failed, 1 when something did, 2 for a usage error,\n"
-    "3 when the plugin or config cannot be used at all.\n";
+    "3 when the plugin or config cannot be used at all, 130 or 143 when\n"
+    "interrupted (SIGINT, SIGTERM) after cleaning up.\n";
 
 struct opts {
-    const char *plugin, *conf, *junit;
+    const char *plugin, *conf, *junit, *max_rss;
     const char *globs[64];
     int n_globs, list, verbose, keep;
 };
@@ -75,6 +80,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             val = &o->conf;
         else if (strcmp(a, "--junit") == 0)
             val = &o->junit;
+        else if (strcmp(a, "--max-rss") == 0)
+            val = &o->max_rss;
         else if (strcmp(a, "--scenario") == 0) {
             if (o->n_globs == 64)
                 return usage_error("at most 64 '%s' options", a);
@@ -93,6 +100,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
     }
     if (o->plugin == NULL && !o->list)
         return usage_error("%s", "name the plugin file to test");
+    long mib;
+    if (o->max_rss != NULL &&
+        (dray__parse_long(o->max_rss, strlen(o->max_rss), &mib) != 0 ||
+         mib < 1))
+        return usage_error("--max-rss needs a bound in MiB from 1, not '%s'",
+                           o->max_rss);
     return 0;
 }
 
@@ -171,7 +184,7 @@ static void print_list(char **files, size_t n, const struct plugin_info *pi)
     for (size_t i = 0; i < n; i++) {
         struct scenario s;
         char err[512], missing[200];
-        if (dray__scn_load(files[i], &s, err, sizeof(err)) != 0) {
+        if (dray__scn_load(files[i], 1, &s, err, sizeof(err)) != 0) {
             printf("%-28s scenario error: %s\n", s.name ? s.name : files[i],
                    err);
             dray__scn_release(&s);
@@ -221,11 +234,14 @@ static int check_destination(struct harness *h, const char *scratch)
     const char *argv[] = {h->dray,         "__plugin-op", "-c",    cfg,
                           "--destination", "dut",         "check", NULL};
     if (dray__proc_run(argv, NULL, NULL, scratch, 300, &pr) != 0) {
-        fprintf(stderr, "dray-plugin-test: cannot run %s: %s\n", h->dray,
-                strerror(errno));
+        if (!dray__interrupted())
+            fprintf(stderr, "dray-plugin-test: cannot run %s: %s\n", h->dray,
+                    strerror(errno));
         return -1;
     }
-    if (pr.status != 0 && pr.status != 5) {
+    if (dray__interrupted()) {
+        rc = -1;
+    } else if (pr.status != 0 && pr.status != 5) {
         const char *end = pr.err.data + pr.err.len;
         while (end > pr.err.data && end[-1] == '\n')
             end--;
@@ -241,6 +257,31 @@ static int check_destination(struct harness *h, const char *scratch)
     return rc;
 }
 
+/* The one line an interrupt leaves, on stderr; scenario NULL: none was
+   running. */
+static void interrupted_msg(const char *scenario, int keep)
+{
+    int sig = dray__interrupted();
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+
+    if (scenario == NULL)
+        fprintf(stderr,
+                "dray-plugin-test: interrupted by %s; no scenario was "
+                "running, nothing to clean up\n",
+                name);
+    else if (keep)
+        fprintf(stderr,
+                "dray-plugin-test: interrupted by %s in %s; its folder and "
+                "namespace are kept (--keep)\n",
+                name, scenario);
+    else
+        fprintf(stderr,
+                "dray-plugin-test: interrupted by %s in %s; its commands "
+                "were stopped, its namespace dropped and its folder "
+                "removed\n",
+                name, scenario);
+}
+
 static int run_all(struct harness *h, char **files, size_t n, const char *junit)
 {
     struct result *res = dray__xcalloc(n + 1, sizeof(*res));
@@ -250,7 +291,11 @@ static int run_all(struct harness *h, char **files, size_t n, const char *junit)
         struct scenario s;
         struct result *r = &res[i];
         char err[512];
-        if (dray__scn_load(files[i], &s, err, sizeof(err)) != 0) {
+        if (dray__interrupted()) {
+            interrupted_msg(NULL, 0); /* between two scenarios */
+            goto out;
+        }
+        if (dray__scn_load(files[i], 0, &s, err, sizeof(err)) != 0) {
             r->status = RES_FAIL;
             snprintf(r->msg, sizeof(r->msg), "scenario error: %.480s", err);
         } else {
@@ -260,6 +305,13 @@ static int run_all(struct harness *h, char **files, size_t n, const char *junit)
         }
         r->name = dray__xstrdup(s.name ? s.name : files[i]);
         dray__scn_release(&s);
+        if (dray__interrupted()) {
+            /* Its cleanup ran (namespace, folder); what it did so far
+               means nothing, so neither a result nor a summary. */
+            interrupted_msg(r->name, h->keep);
+            n = i + 1;
+            goto out;
+        }
         if (r->status == RES_OK) {
             printf("ok %s\n", r->name);
             passed++;
@@ -281,11 +333,14 @@ static int run_all(struct harness *h, char **files, size_t n, const char *junit)
             fprintf(stderr, "dray-plugin-test: cannot write %s: %s\n", junit,
                     strerror(errno));
     }
+out:
     for (size_t i = 0; i < n; i++) {
         free(res[i].name);
         dray_buf_release(&res[i].diff);
     }
     free(res);
+    if (dray__interrupted())
+        return 128 + dray__interrupted();
     return failed ? EXIT_FAILED : 0;
 }
 
@@ -352,8 +407,11 @@ int main(int argc, char **argv)
         return EXIT_UNUSABLE;
     }
     rc = EXIT_UNUSABLE;
+    /* From here a Ctrl-C stops the running command and cleans up. */
+    dray__interrupt_install();
     if (dray__plugin_probe(dray, o.plugin, scratch, &pi, err, sizeof(err))) {
-        fprintf(stderr, "dray-plugin-test: %s\n", err);
+        if (!dray__interrupted())
+            fprintf(stderr, "dray-plugin-test: %s\n", err);
         goto out;
     }
     if (o.list) {
@@ -372,10 +430,16 @@ int main(int argc, char **argv)
     h.n_base = n_base;
     h.verbose = o.verbose;
     h.keep = o.keep;
+    if (o.max_rss != NULL)
+        dray__parse_long(o.max_rss, strlen(o.max_rss), &h.max_rss_mib);
     if (check_destination(&h, scratch) != 0)
         goto out;
     rc = run_all(&h, files, n_files, o.junit);
 out:
+    if (dray__interrupted() && rc != 128 + dray__interrupted()) {
+        interrupted_msg(NULL, 0);
+        rc = 128 + dray__interrupted();
+    }
     dray__remove_tree(scratch);
     dray__options_free(base, n_base);
     dray__plugin_release(&pi);

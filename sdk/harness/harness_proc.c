@@ -2,7 +2,9 @@
  * harness_proc.c - running `dray` in child processes. Output goes to files
  * in the scenario's folder, not pipes, so a child that writes megabytes
  * of rows never blocks on a reader; each child leads its own process group
- * so a timeout takes its workers down with it.
+ * so a timeout takes its workers down with it, and so does a Ctrl-C, which
+ * reaches only the harness (the children are not in the terminal's
+ * foreground group): the harness stops them itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,51 @@
 #include "harness.h"
 
 extern char **environ;
+
+/* A stopped command gets SIGTERM, and a second one a moment later: dray
+   run lets in-flight loads finish after the first (docs/RUNTIME.md
+   "Shutdown"), kills its workers and exits at the second. Two signals sent
+   at once could merge into one, hence the pause. What is left after the
+   grace period gets SIGKILL. */
+#define STOP_SECOND_S 0.3
+#define STOP_GRACE_S 5
+
+static volatile sig_atomic_t first_signal, n_signals;
+static sig_atomic_t tolerated; /* signals the running commands survive */
+
+static void on_signal(int sig)
+{
+    if (first_signal == 0)
+        first_signal = sig;
+    n_signals++;
+}
+
+void dray__interrupt_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int dray__interrupted(void)
+{
+    return first_signal;
+}
+
+void dray__interrupt_tolerate(void)
+{
+    tolerated = n_signals;
+}
+
+static int stop_requested(void)
+{
+    return n_signals > tolerated;
+}
 
 /* environ with the extra entries replacing those of the same name. */
 static char **make_env(const char *const *extra)
@@ -64,9 +111,15 @@ int dray__proc_run(const char *const *argv, const char *const *env,
     char **envp = make_env(env);
     pid_t pid;
     int rc, status = 0;
-    double deadline = now_s() + timeout_s;
+    double deadline = now_s() + timeout_s, stopped_at = 0;
+    int stop_signals = 0;
 
     memset(r, 0, sizeof(*r));
+    if (stop_requested()) {
+        free(envp);
+        errno = EINTR;
+        return -1;
+    }
     counter++;
     snprintf(out_path, sizeof(out_path), "%s/.out.%u", scratch_dir, counter);
     snprintf(err_path, sizeof(err_path), "%s/.err.%u", scratch_dir, counter);
@@ -102,10 +155,29 @@ int dray__proc_run(const char *const *argv, const char *const *env,
             r->timed_out = 1;
             kill(-pid, SIGKILL);
         }
+        /* Interrupted: SIGTERM twice, so dray run ends its workers and
+           leaves its spool tidy; SIGKILL when that takes too long. */
+        if (stop_requested() && !r->stopped) {
+            r->stopped = 1;
+            stopped_at = now_s();
+        }
+        if (r->stopped) {
+            double waited = now_s() - stopped_at;
+            int sig = 0;
+            if (stop_signals == 0 ||
+                (stop_signals == 1 && waited > STOP_SECOND_S))
+                sig = SIGTERM;
+            else if (stop_signals == 2 && waited > STOP_GRACE_S)
+                sig = SIGKILL;
+            if (sig != 0) {
+                kill(-pid, sig);
+                stop_signals++;
+            }
+        }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (r->timed_out)
+    if (r->timed_out || r->stopped)
         kill(-pid, SIGKILL); /* workers it left behind */
     if (WIFEXITED(status)) {
         r->status = WEXITSTATUS(status);

@@ -118,10 +118,9 @@ static void show_output(struct dray_buf *to, const struct proc_result *pr,
 /* Runs dray with args; 0 when it ran (pr filled), -1 after a failure was
    recorded. */
 int dray__run_dray(struct run_ctx *c, const char *const *args, const char *in,
-                   const char *env, struct proc_result *pr)
+                   const char *const *env, struct proc_result *pr)
 {
     const char *argv[16] = {c->h->dray};
-    const char *envv[2] = {env, NULL};
     size_t n = 1;
 
     for (; args[n - 1] != NULL && n < 15; n++)
@@ -129,15 +128,14 @@ int dray__run_dray(struct run_ctx *c, const char *const *args, const char *in,
     argv[n] = NULL;
     if (c->h->verbose) {
         printf("  $");
-        if (env)
-            printf(" %s", env);
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+            printf(" %s", env[i]);
         printf(" dray");
         for (size_t i = 1; i < n; i++)
             printf(" %s", argv[i]);
         printf("%s%s\n", in ? " < " : "", in ? in : "");
     }
-    if (dray__proc_run(argv, env ? envv : NULL, in, c->dir, COMMAND_TIMEOUT_S,
-                       pr) != 0) {
+    if (dray__proc_run(argv, env, in, c->dir, COMMAND_TIMEOUT_S, pr) != 0) {
         dray__fail(c, "cannot run %s: %s", c->h->dray, strerror(errno));
         return -1;
     }
@@ -159,9 +157,11 @@ int dray__expect_exit(struct run_ctx *c, const char *what,
 {
     char why[300], line[400];
 
-    if (pr->status == want && !pr->timed_out)
+    if (pr->status == want && !pr->timed_out && !pr->stopped)
         return 0;
-    if (pr->timed_out)
+    if (pr->stopped)
+        snprintf(why, sizeof(why), "was stopped: the harness was interrupted");
+    else if (pr->timed_out)
         snprintf(why, sizeof(why), "timed out after %d s", COMMAND_TIMEOUT_S);
     else if (pr->signal)
         snprintf(why, sizeof(why), "was killed by signal %d", pr->signal);
@@ -189,11 +189,21 @@ int dray__plugin_op(struct run_ctx *c, const char *op, const char *table,
 static int dray_run(struct run_ctx *c, int want)
 {
     const char *args[] = {"run", "-c", c->cfg, "--once", NULL};
+    const char *env[3] = {NULL};
+    char stats[PATH_MAX + 32];
     struct proc_result pr;
+    size_t n = 0;
     int rc;
 
-    if (dray__run_dray(c, args, NULL, c->fault_env[0] ? c->fault_env : NULL,
-                       &pr))
+    if (c->fault_env[0])
+        env[n++] = c->fault_env;
+    /* The worker appends its fds and memory after each load (host
+       test hook, docs/HARNESS.md). */
+    if (c->stats[0]) {
+        snprintf(stats, sizeof(stats), "DRAY_STATS_FILE=%s", c->stats);
+        env[n++] = stats;
+    }
+    if (dray__run_dray(c, args, NULL, env, &pr))
         return -1;
     rc = dray__expect_exit(c, "dray run", &pr, want);
     dray__proc_release(&pr);
@@ -344,6 +354,8 @@ static int setup(struct run_ctx *c)
         return -1;
     }
     snprintf(c->cfg, sizeof(c->cfg), "%s/dray.yml", c->dir);
+    if (c->s->max_rss_mib >= 0 || c->s->no_fd_leak)
+        snprintf(c->stats, sizeof(c->stats), "%s/worker-stats", c->dir);
     if (dray__write_config(c->cfg, &g) != 0) {
         dray__fail(c, "cannot write %s: %s", c->cfg, strerror(errno));
         return -1;
@@ -354,7 +366,9 @@ static int setup(struct run_ctx *c)
     return 0;
 }
 
-static int make_namespace(struct run_ctx *c)
+/* 0 when the namespace is there; *ran is set when namespace-create ran,
+   so that one stopped half-way is dropped all the same. */
+static int make_namespace(struct run_ctx *c, int *ran)
 {
     struct proc_result pr;
     int rc;
@@ -373,6 +387,7 @@ static int make_namespace(struct run_ctx *c)
     }
     if (dray__plugin_op(c, "namespace-create", NULL, &pr) != 0)
         return -1;
+    *ran = 1;
     rc = dray__expect_exit(c, "namespace-create", &pr, 0);
     dray__proc_release(&pr);
     return rc;
@@ -381,18 +396,23 @@ static int make_namespace(struct run_ctx *c)
 static void teardown(struct run_ctx *c, int have_ns)
 {
     struct proc_result pr;
+    int interrupted = dray__interrupted();
 
     if (c->h->keep) {
         printf("  kept %s (namespace %s)\n", c->dir, c->ns);
         return;
     }
+    /* After a Ctrl-C the cleanup still runs; a second one stops it. */
+    if (interrupted)
+        dray__interrupt_tolerate();
     if (have_ns && c->h->pi->has_namespaces &&
         dray__run_dray(c,
                        (const char *const[]){"__plugin-op", "-c", c->cfg,
                                              "--destination", "dut",
                                              "namespace-drop", c->ns, NULL},
                        NULL, NULL, &pr) == 0) {
-        if (pr.status != 0 && pr.status != 5 && c->r->status != RES_FAIL) {
+        if (pr.status != 0 && pr.status != 5 &&
+            (c->r->status != RES_FAIL || interrupted)) {
             char line[300];
             fprintf(stderr, "dray-plugin-test: %s: namespace-drop %s: %s\n",
                     c->s->name, c->ns, last_line(&pr.err, line, sizeof(line)));
@@ -408,7 +428,7 @@ void dray__run_scenario(struct harness *h, const struct scenario *s,
     struct run_ctx c;
     char missing[200];
     double t0 = now_s();
-    int have_ns = 0;
+    int have_ns = 0, ran = 0;
 
     memset(&c, 0, sizeof(c));
     c.h = h;
@@ -424,9 +444,11 @@ void dray__run_scenario(struct harness *h, const struct scenario *s,
     c.mode = s->mode >= 0        ? s->mode
              : h->pi->has_upsert ? DRAY_MODE_UPSERT
                                  : DRAY_MODE_APPEND;
-    if (setup(&c) == 0 && make_namespace(&c) == 0) {
+    if (setup(&c) == 0 && make_namespace(&c, &ran) == 0) {
         have_ns = 1;
-        for (size_t i = 0; i < s->n_steps && r->status == RES_OK; i++) {
+        for (size_t i = 0;
+             i < s->n_steps && r->status == RES_OK && !dray__interrupted();
+             i++) {
             const struct scn_step *st = &s->steps[i];
             if (st->kind == STEP_INPUT)
                 step_input(&c, st);
@@ -439,8 +461,10 @@ void dray__run_scenario(struct harness *h, const struct scenario *s,
             else
                 set_fault(&c, st);
         }
-        if (r->status == RES_OK)
+        if (r->status == RES_OK && !dray__interrupted())
             dray__run_checks(&c);
+    } else if (ran && dray__interrupted()) {
+        have_ns = 1; /* a namespace-create that was stopped may have made it */
     }
     if (c.dir[0])
         teardown(&c, have_ns);

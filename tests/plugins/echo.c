@@ -17,13 +17,15 @@
  * out_dir (batch_info.ns loads there; it is made on first use); readback
  * gives the data of a stream's records in a namespace, ordered by
  * _sdc_sequence; list_tables the streams; check that out_dir is a
- * writable folder.
+ * writable folder. Those are in echo_readback.c.
+ *
+ * For the harness's resource scenarios (the block "resource faults"
+ * below): 'leak_fd_per_batch' leaves an fd open per load, 'hold_mib' keeps
+ * that many MiB allocated and touched from the first load to destroy.
  */
+#include <dray/dray_cfg.h>
 #include <dray/dray_plugin.h>
 
-#include <dray/dray_json.h>
-
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,6 +35,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "echo_internal.h"
 
 struct echo {
     dray_instance *inst;
@@ -46,6 +50,9 @@ struct echo {
     int64_t sleep_ms;       /* each load takes at least this long */
     int32_t verbose;        /* every record on stdout, as careless plugins
                                print: the worker's protocol must not care */
+    int leak_fd_per_batch;  /* resource faults, see below */
+    int64_t hold_mib;
+    char *held;
 };
 
 static const char *const fail_modes[] = {"none", "retryable", "permanent",
@@ -81,13 +88,17 @@ static const struct dray_option echo_options[] = {
      "a secret that is never shown"},
     {"dsn", DRAY_OPT_STRING, DRAY_OPTF_CONNINFO, NULL, NULL, 0, 0,
      "a connection string whose password is masked"},
+    /* Resource faults (below). */
+    {"leak_fd_per_batch", DRAY_OPT_BOOL, 0, "false", NULL, 0, 0,
+     "leave one file descriptor open per load"},
+    {"hold_mib", DRAY_OPT_INT, 0, "0", NULL, 0, 4096,
+     "keep this many MiB allocated from the first load on"},
 };
 
 static dray_status echo_validate(const dray_config *cfg, dray_error *err)
 {
-    double ratio = 0;
+    double ratio = dray_cfg_f64(cfg, "ratio", 0);
 
-    dray_host()->cfg_f64(cfg, "ratio", &ratio);
     if (ratio < 0 || ratio > 1) {
         dray_error_set(err, DRAY_E_CONFIG, NULL,
                        "option 'ratio' must be between 0 and 1");
@@ -100,21 +111,22 @@ static dray_status echo_validate(const dray_config *cfg, dray_error *err)
 static dray_status echo_create(dray_instance *inst, const dray_config *cfg,
                                void **state, dray_error *err)
 {
-    const struct dray_host_api *h = dray_host();
     struct echo *e = calloc(1, sizeof(*e));
 
     if (e == NULL)
         return dray_error_set(err, DRAY_E_NOMEM, NULL, "out of memory");
     e->inst = inst;
-    h->cfg_str(cfg, "out_dir", &e->out_dir);
-    h->cfg_str(cfg, "fail_mode", &e->fail_mode);
-    h->cfg_i64(cfg, "max_rows", &e->max_rows);
-    h->cfg_str(cfg, "crash_when", &e->crash_when);
-    h->cfg_str(cfg, "hang_when", &e->hang_when);
-    h->cfg_i64(cfg, "retry_first", &e->retry_first);
-    h->cfg_str(cfg, "journal", &e->journal);
-    h->cfg_i64(cfg, "sleep_ms", &e->sleep_ms);
-    h->cfg_bool(cfg, "verbose", &e->verbose);
+    e->out_dir = dray_cfg_str(cfg, "out_dir");
+    e->fail_mode = dray_cfg_str(cfg, "fail_mode");
+    e->max_rows = dray_cfg_i64(cfg, "max_rows", 0);
+    e->crash_when = dray_cfg_str(cfg, "crash_when");
+    e->hang_when = dray_cfg_str(cfg, "hang_when");
+    e->retry_first = dray_cfg_i64(cfg, "retry_first", 0);
+    e->journal = dray_cfg_str(cfg, "journal");
+    e->sleep_ms = dray_cfg_i64(cfg, "sleep_ms", 0);
+    e->verbose = dray_cfg_bool(cfg, "verbose", 0);
+    e->leak_fd_per_batch = dray_cfg_bool(cfg, "leak_fd_per_batch", 0);
+    e->hold_mib = dray_cfg_i64(cfg, "hold_mib", 0);
     /* hang_when "@create": a destination that never gets ready. */
     if (e->hang_when && strcmp(e->hang_when, "@create") == 0)
         for (;;)
@@ -125,7 +137,10 @@ static dray_status echo_create(dray_instance *inst, const dray_config *cfg,
 
 static void echo_destroy(void *state)
 {
-    free(state);
+    struct echo *e = state;
+
+    free(e->held);
+    free(e);
 }
 
 /* Writes s as a JSON string (the test strings need only these escapes). */
@@ -315,6 +330,24 @@ static dray_status load(void *state, dray_batch *b, dray_error *err)
     return DRAY_OK;
 }
 
+/* ---- resource faults, for the harness's resource scenarios ---- */
+
+/* A plugin that leaks a file per batch, or holds memory it does not need:
+   dray-plugin-test's [expect-no-fd-leak] and [expect-max-rss] must fail
+   it (tests/harness/unit/test_harness_resources.py). */
+static void resource_faults(struct echo *e)
+{
+    if (e->leak_fd_per_batch && open("/dev/null", O_RDONLY | O_CLOEXEC) < 0)
+        abort(); /* the test needs the leak */
+    if (e->hold_mib > 0 && e->held == NULL) {
+        size_t n = (size_t)e->hold_mib << 20;
+        e->held = malloc(n);
+        if (e->held == NULL)
+            abort();
+        memset(e->held, 0x5a, n); /* touched: resident, not just reserved */
+    }
+}
+
 /* The load between its journal lines: "commit" once the file is in place,
    "fail" when it returned an error; a worker that died wrote neither. */
 static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
@@ -324,6 +357,7 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
     dray_status st;
 
     dray_host()->batch_info(b, &info);
+    resource_faults(e);
     journal(e, "start", &info);
     if (e->sleep_ms > 0)
         sleep_ms(e->sleep_ms);
@@ -332,253 +366,9 @@ static dray_status echo_load(void *state, dray_batch *b, dray_error *err)
     return st;
 }
 
-/* ---- namespaces, readback and check ---- */
-
-static void ns_dir(const struct echo *e, const char *ns, char *dir, size_t n)
+const char *echo_out_dir(const void *state)
 {
-    if (ns != NULL)
-        snprintf(dir, n, "%s/%s", e->out_dir, ns);
-    else
-        snprintf(dir, n, "%s", e->out_dir);
-}
-
-struct row {
-    long long seq;
-    char *data; /* the record's JSON and a newline */
-    size_t len;
-};
-
-struct rows {
-    struct row *v;
-    size_t n, cap;
-    char **streams; /* every stream seen, once */
-    size_t n_streams;
-};
-
-static void rows_free(struct rows *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->v[i].data);
-    for (size_t i = 0; i < r->n_streams; i++)
-        free(r->streams[i]);
-    free(r->v);
-    free(r->streams);
-}
-
-static int add_stream(struct rows *r, const char *name)
-{
-    char **grown;
-
-    for (size_t i = 0; i < r->n_streams; i++)
-        if (strcmp(r->streams[i], name) == 0)
-            return 0;
-    grown = realloc(r->streams, (r->n_streams + 1) * sizeof(*grown));
-    if (grown == NULL)
-        return -1;
-    r->streams = grown;
-    r->streams[r->n_streams] = strdup(name);
-    return r->streams[r->n_streams++] == NULL ? -1 : 0;
-}
-
-static int add_row(struct rows *r, const struct dray_json_doc *doc)
-{
-    int32_t seq = dray_json_get(doc, 0, "seq", 3);
-    int32_t data = dray_json_get(doc, 0, "data", 4);
-    const struct dray_json_token *t;
-
-    if (seq < 0 || data < 0)
-        return -1;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 64;
-        struct row *grown = realloc(r->v, cap * sizeof(*grown));
-        if (grown == NULL)
-            return -1;
-        r->v = grown;
-        r->cap = cap;
-    }
-    t = &doc->tok[data];
-    r->v[r->n].seq = strtoll(doc->text + doc->tok[seq].offset, NULL, 10);
-    r->v[r->n].data = malloc((size_t)t->len + 1);
-    if (r->v[r->n].data == NULL)
-        return -1;
-    memcpy(r->v[r->n].data, doc->text + t->offset, t->len);
-    r->v[r->n].data[t->len] = '\n';
-    r->v[r->n].len = (size_t)t->len + 1;
-    r->n++;
-    return 0;
-}
-
-/* One file this plugin wrote: its stream, and its rows when table is its
-   stream (NULL: streams only). */
-static int read_file(const char *path, const char *table, struct rows *r)
-{
-    struct dray_json_doc doc;
-    struct dray_buf stream = DRAY_BUF_INIT;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0, first = 1, wanted = 0;
-    FILE *f = fopen(path, "r");
-
-    if (f == NULL)
-        return -1;
-    dray_json_doc_init(&doc);
-    while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
-        if (dray_json_parse(&doc, line, (size_t)n, NULL) != 0) {
-            rc = -1;
-        } else if (first) {
-            int32_t s = dray_json_get(&doc, 0, "stream", 6);
-            if (s < 0 || dray_json_string(&doc, (uint32_t)s, &stream) != 0 ||
-                add_stream(r, stream.data) != 0)
-                rc = -1;
-            else
-                wanted = table != NULL && strcmp(stream.data, table) == 0;
-            first = 0;
-        } else if (wanted) {
-            rc = add_row(r, &doc);
-        } else {
-            break;
-        }
-    }
-    free(line);
-    fclose(f);
-    dray_json_doc_release(&doc);
-    dray_buf_release(&stream);
-    return rc;
-}
-
-/* Every <batch>.jsonl of the namespace's folder. */
-static dray_status read_ns(const struct echo *e, const char *ns,
-                           const char *table, struct rows *r, dray_error *err)
-{
-    char dir[4096], path[4400];
-    struct dirent *de;
-    DIR *d;
-    int rc = 0;
-
-    ns_dir(e, ns, dir, sizeof(dir));
-    d = opendir(dir);
-    if (d == NULL && ns != NULL)
-        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
-                              "no namespace '%s' (no folder '%s')", ns, dir);
-    if (d == NULL)
-        return dray_error_set(err, DRAY_E_CONFIG, NULL,
-                              "cannot read out_dir '%s'", dir);
-    while (rc == 0 && (de = readdir(d)) != NULL) {
-        size_t k = strlen(de->d_name);
-        if (k <= 6 || strcmp(de->d_name + k - 6, ".jsonl") != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        rc = read_file(path, table, r);
-    }
-    closedir(d);
-    if (rc != 0)
-        return dray_error_set(err, DRAY_E_PERMANENT, NULL, "cannot read '%s'",
-                              path);
-    return DRAY_OK;
-}
-
-static int by_seq(const void *a, const void *b)
-{
-    const struct row *x = a, *y = b;
-
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static dray_status echo_readback(void *state, const char *ns, const char *table,
-                                 dray_output *out, dray_error *err)
-{
-    struct rows r = {0};
-    dray_status st = read_ns(state, ns, table, &r, err);
-    int found = 0;
-
-    for (size_t i = 0; st == DRAY_OK && i < r.n_streams; i++)
-        found |= strcmp(r.streams[i], table) == 0;
-    if (st == DRAY_OK && !found)
-        st = dray_error_set(err, DRAY_E_PERMANENT, NULL,
-                            "no table '%s' in namespace '%s'", table,
-                            ns ? ns : "(configured)");
-    if (st == DRAY_OK && r.n > 1)
-        qsort(r.v, r.n, sizeof(*r.v), by_seq);
-    for (size_t i = 0; st == DRAY_OK && i < r.n; i++)
-        st = dray_host()->output_write(out, r.v[i].data, r.v[i].len);
-    rows_free(&r);
-    return st;
-}
-
-static dray_status echo_list_tables(void *state, const char *ns,
-                                    dray_output *out, dray_error *err)
-{
-    struct rows r = {0};
-    dray_status st = read_ns(state, ns, NULL, &r, err);
-
-    if (st == DRAY_OK && r.n_streams > 1)
-        qsort(r.streams, r.n_streams, sizeof(*r.streams), by_name);
-    for (size_t i = 0; st == DRAY_OK && i < r.n_streams; i++) {
-        st = dray_host()->output_write(out, r.streams[i], strlen(r.streams[i]));
-        if (st == DRAY_OK)
-            st = dray_host()->output_write(out, "\n", 1);
-    }
-    rows_free(&r);
-    return st;
-}
-
-static dray_status echo_namespace_create(void *state, const char *ns,
-                                         dray_error *err)
-{
-    char dir[4096];
-
-    ns_dir(state, ns, dir, sizeof(dir));
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
-                              "cannot make folder '%s': %s", dir,
-                              strerror(errno));
-    return DRAY_OK;
-}
-
-static dray_status echo_namespace_drop(void *state, const char *ns,
-                                       dray_error *err)
-{
-    char dir[4096], path[4400];
-    struct dirent *de;
-    DIR *d;
-
-    ns_dir(state, ns, dir, sizeof(dir));
-    d = opendir(dir);
-    if (d == NULL)
-        return DRAY_OK; /* already gone */
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        remove(path);
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        return dray_error_set(err, DRAY_E_PERMANENT, NULL,
-                              "cannot remove folder '%s': %s", dir,
-                              strerror(errno));
-    return DRAY_OK;
-}
-
-static dray_status echo_check(void *state, dray_error *err)
-{
-    const struct echo *e = state;
-    struct stat st;
-
-    if (stat(e->out_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-        access(e->out_dir, W_OK) != 0) {
-        dray_error_set(err, DRAY_E_CONFIG, NULL,
-                       "out_dir '%s' is not a writable folder", e->out_dir);
-        dray_error_hint(err, "create it, or point out_dir elsewhere");
-        return DRAY_E_CONFIG;
-    }
-    return DRAY_OK;
+    return ((const struct echo *)state)->out_dir;
 }
 
 static const struct dray_plugin_vtable echo_vtable = {

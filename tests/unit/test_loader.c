@@ -248,7 +248,7 @@ static void test_refused_never_stop_others(void)
         CHECK_STR(echo->version, "1.0.0");
         CHECK_INT(echo->abi_major, DRAY_ABI_MAJOR);
         CHECK_INT(echo->abi_minor, DRAY_ABI_MINOR);
-        CHECK_INT(echo->n_options, 14);
+        CHECK_INT(echo->n_options, 16);
         CHECK_STR(echo->options[1].name, "fail_mode");
         CHECK_INT(echo->options[1].n_enum_values, 3);
         CHECK(echo->dialect.modes == DRAY_MODE_BIT(DRAY_MODE_APPEND));

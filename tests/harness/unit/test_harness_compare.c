@@ -101,6 +101,49 @@ static void test_null_absent_and_types(void)
     CHECK(!equal("{\"l\":[1,2]}", "{\"l\":[2,1]}", 0));
 }
 
+/* harness_value.c: an object of nothing but nulls is null, as a
+   flattening destination stores it (NULL columns); so a native row may
+   keep the object or leave it out. */
+static void test_all_null_object_is_null(void)
+{
+    struct hv *v;
+    struct dray_buf a = DRAY_BUF_INIT, b = DRAY_BUF_INIT;
+    char err[200];
+
+    /* Expected null: the actual object of nulls, nested alike, matches. */
+    CHECK(equal("{\"id\":1,\"o\":null}",
+                "{\"id\":1,\"o\":{\"a\":null,\"b\":{\"c\":null}}}", 0));
+    CHECK(equal("{\"id\":1,\"o\":{\"a\":null}}", "{\"id\":1,\"o\":null}", 0));
+    /* ... and so does a column the table lacks, and the empty object. */
+    CHECK(equal("{\"id\":1,\"o\":{\"a\":null}}", "{\"id\":1}", 0));
+    CHECK(equal("{\"id\":1,\"o\":null}", "{\"id\":1,\"o\":{}}", 0));
+    /* One member with a value makes it an object. */
+    CHECK(!equal("{\"id\":1,\"o\":null}",
+                 "{\"id\":1,\"o\":{\"a\":null,\"b\":{\"c\":0}}}", 0));
+    CHECK(!equal("{\"id\":1,\"o\":null}", "{\"id\":1,\"o\":{\"a\":\"\"}}", 0));
+    /* Arrays are not objects: an array of nulls is not null. */
+    CHECK(!equal("{\"id\":1,\"o\":null}", "{\"id\":1,\"o\":[null]}", 0));
+    /* Inside an object the rule makes the member go away. */
+    CHECK(
+        equal("{\"o\":{\"a\":1}}", "{\"o\":{\"a\":1,\"b\":{\"c\":null}}}", 0));
+    /* The canonical texts themselves, also in files. */
+    const char *obj = "{\"a\":null,\"b\":{\"c\":null}}";
+    v = dray__hv_parse(obj, strlen(obj), err, sizeof(err));
+    CHECK(v != NULL);
+    if (v != NULL) {
+        struct hv *null = dray__hv_new(HV_NULL);
+        dray__hv_canon(&a, v, 1);
+        dray__hv_canon(&b, null, 1);
+        dray__xadd(&a, "", 0);
+        dray__xadd(&b, "", 0);
+        CHECK_STR(a.data, b.data);
+        dray__hv_free(null);
+    }
+    dray__hv_free(v);
+    dray_buf_release(&a);
+    dray_buf_release(&b);
+}
+
 static void test_absent_marker(void)
 {
     char msg[300];
@@ -221,4 +264,5 @@ static void test_parse_rows_errors(void)
 UNIT_MAIN(UNIT_CASE(test_numbers), UNIT_CASE(test_timestamps_as_instants),
           UNIT_CASE(test_null_absent_and_types), UNIT_CASE(test_absent_marker),
           UNIT_CASE(test_multiset_and_diff), UNIT_CASE(test_partial_rows),
-          UNIT_CASE(test_order), UNIT_CASE(test_parse_rows_errors))
+          UNIT_CASE(test_order), UNIT_CASE(test_parse_rows_errors),
+          UNIT_CASE(test_all_null_object_is_null))

@@ -135,6 +135,8 @@ static void test_defaults(void)
     CHECK_INT(s.needs, 0);
     CHECK_INT(s.expect_rejects, -1);
     CHECK_INT(s.has_expect_tables, 0);
+    CHECK_INT(s.max_rss_mib, -1);
+    CHECK_INT(s.no_fd_leak, 0);
     CHECK_STR(s.desc, "");
     CHECK_STR(s.config, "");
     dray__scn_release(&s);
@@ -170,9 +172,100 @@ static void test_errors(void)
     check_error("[input]\n{}\n[options]\nnocolon\n", "is not 'key: value'");
     check_error("[input]\n{}\n[expect-rejects many]\n", "needs a count");
     check_error("[needs upsert]\n", "no [input]");
+    check_error("[input]\n{}\n[expect-max-rss 0]\n",
+                "3: expect-max-rss: [expect-max-rss] or [expect-max-rss MIB]");
+    check_error("[input]\n{}\n[expect-max-rss lots]\n", "a bound from 1");
+    check_error("[input]\n{}\n[expect-max-rss 1 2]\n", "a bound from 1");
+    check_error("[input]\n{}\n[expect-no-fd-leak 3]\n",
+                "[expect-no-fd-leak] takes no arguments");
+    check_error("[input]\n{}\n[expect-no-fd-leak]\nfds: 3\n",
+                "4: [expect-no-fd-leak] takes no lines");
     /* Macros are expanded when the section ends: the error names its
        header's line. */
     check_error("[input]\n@REPEAT(x)@\n", "1: @REPEAT(text,count)@ needs");
+}
+
+static void test_resource_sections(void)
+{
+    struct scenario s;
+    char err[300];
+
+    CHECK_INT(parse("[input]\n{}\n[expect-max-rss]\n[expect-no-fd-leak]\n", &s,
+                    err, sizeof(err)),
+              0);
+    CHECK_INT(s.max_rss_mib, 0); /* the harness's bound */
+    CHECK_INT(s.no_fd_leak, 1);
+    dray__scn_release(&s);
+    CHECK_INT(
+        parse("[input]\n{}\n[expect-max-rss 200]\n", &s, err, sizeof(err)), 0);
+    CHECK_INT(s.max_rss_mib, 200);
+    CHECK_INT(s.no_fd_leak, 0);
+    dray__scn_release(&s);
+}
+
+#define SCHEMA(keys)                                                           \
+    "{\"type\":\"SCHEMA\",\"stream\":\"people\",\"key_properties\":" keys      \
+    ",\"schema\":{}}\n"
+
+static void test_key_change_order(void)
+{
+    struct scenario s;
+    char err[300];
+    int by_seq = -1;
+
+    /* One key throughout: upserted tables by the key, their subtables by
+       source keys and levels; appended root tables by _sdc_sequence. */
+    CHECK_INT(
+        parse("[input]\n" SCHEMA("[\"id\"]") "[input]\n" SCHEMA("[\"id\"]"), &s,
+              err, sizeof(err)),
+        0);
+    CHECK_INT(dray__scn_key_changed(&s, "people"), 0);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_UPSERT, 0, &by_seq),
+              ORDER_COLUMNS);
+    CHECK_INT(by_seq, 0);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_UPSERT, 1, &by_seq),
+              ORDER_SUBTABLE);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_APPEND, 0, &by_seq),
+              ORDER_COLUMNS);
+    CHECK_INT(by_seq, 1);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_APPEND, 1, &by_seq),
+              ORDER_NONE);
+    /* No SCHEMA of the stream: nothing to order by. */
+    CHECK_INT(dray__order_rule(&s, "others", DRAY_MODE_APPEND, 0, &by_seq),
+              ORDER_NONE);
+    dray__scn_release(&s);
+
+    /* The key changes (id -> id, k): the table is appended to from then
+       on, so neither key orders its rows; its subtables neither. */
+    CHECK_INT(parse("[input]\n" SCHEMA("[\"id\"]") "[input]\n" SCHEMA(
+                        "[\"id\",\"k\"]") "[input]\n" SCHEMA("[\"id\",\"k\"]"),
+                    &s, err, sizeof(err)),
+              0);
+    CHECK_INT(dray__scn_key_changed(&s, "people"), 1);
+    CHECK_INT(dray__scn_key_changed(&s, "others"), 0);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_UPSERT, 0, &by_seq),
+              ORDER_NONE);
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_UPSERT, 1, &by_seq),
+              ORDER_NONE);
+    /* Appending never followed the key: _sdc_sequence still orders. */
+    CHECK_INT(dray__order_rule(&s, "people", DRAY_MODE_APPEND, 0, &by_seq),
+              ORDER_COLUMNS);
+    CHECK_INT(by_seq, 1);
+    dray__scn_release(&s);
+
+    /* A key that appears (none -> id) or goes away is a change too; the
+       same keys in another order are a different key. */
+    CHECK_INT(parse("[input]\n" SCHEMA("[]") "[input]\n" SCHEMA("[\"id\"]"), &s,
+                    err, sizeof(err)),
+              0);
+    CHECK_INT(dray__scn_key_changed(&s, "people"), 1);
+    dray__scn_release(&s);
+    CHECK_INT(parse("[input]\n" SCHEMA("[\"a\",\"b\"]") "[input]\n" SCHEMA(
+                        "[\"b\",\"a\"]"),
+                    &s, err, sizeof(err)),
+              0);
+    CHECK_INT(dray__scn_key_changed(&s, "people"), 1);
+    dray__scn_release(&s);
 }
 
 static void expand_ok(const char *in, const char *want)
@@ -231,4 +324,5 @@ static void test_seq_in_input(void)
 
 UNIT_MAIN(UNIT_CASE(test_full_scenario), UNIT_CASE(test_defaults),
           UNIT_CASE(test_errors), UNIT_CASE(test_macros),
-          UNIT_CASE(test_seq_in_input))
+          UNIT_CASE(test_seq_in_input), UNIT_CASE(test_resource_sections),
+          UNIT_CASE(test_key_change_order))
